@@ -1,0 +1,190 @@
+"""The ``newsarchive`` command line: ``crawl``, ``extract`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__
+from crawler.errors import CrawlerError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+# `extract URL` reads at most this much of a page.
+MAX_PAGE_BYTES = 20 * 1024 * 1024
+
+
+def _project_settings(overrides: dict[str, Any]) -> Any:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    *,
+    sources: str | None,
+    archive: str | None,
+    source_names: Sequence[str] = (),
+    urls: Sequence[str] = (),
+    summary_file: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run one crawl in this process and return its summary (see :mod:`crawler.summary`)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.sources import load_sources, select_sources
+
+    # Fail on a bad sources file before Scrapy starts anything.
+    known = load_sources(sources)
+    if source_names:
+        select_sources(known, source_names)
+
+    with tempfile.TemporaryDirectory(prefix="newsarchive-") as tmp:
+        summary_path = summary_file or str(Path(tmp) / "summary.json")
+        overrides: dict[str, Any] = {"ARCHIVE_SUMMARY_FILE": summary_path}
+        if sources:
+            overrides["ARCHIVE_SOURCES"] = sources
+        if archive:
+            overrides["ARCHIVE_URI"] = archive
+        overrides.update(extra or {})
+        process = CrawlerProcess(_project_settings(overrides))
+        spider_args: dict[str, str] = {}
+        if source_names:
+            spider_args["source"] = ",".join(source_names)
+        if urls:
+            spider_args["urls"] = ",".join(urls)
+        process.crawl("news", **spider_args)
+        process.start()
+        path = Path(summary_path)
+        if not path.exists():
+            raise CrawlerError("the crawl ended without a summary; see the log above")
+        summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return summary
+
+
+def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CrawlerError(f"-s expects NAME=VALUE, got {pair!r}")
+        settings[name] = value
+    return settings
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    """Crawl sources (or given URLs) into the archive."""
+    from crawler.summary import format_summary
+
+    summary = run_crawl(
+        sources=args.sources,
+        archive=args.archive,
+        source_names=args.source or (),
+        urls=args.url or (),
+        summary_file=args.summary,
+        extra=_parse_settings(args.set or ()),
+    )
+    print(format_summary(summary))
+    return EXIT_OK if summary.get("finish_reason") == "finished" else EXIT_FAILED
+
+
+def _read_page(target: str) -> bytes:
+    if target.startswith(("http://", "https://")):
+        from crawler.settings import USER_AGENT
+
+        request = urllib.request.Request(target, headers={"User-Agent": USER_AGENT})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data: bytes = response.read(MAX_PAGE_BYTES + 1)
+    else:
+        data = Path(target).read_bytes()
+    if len(data) > MAX_PAGE_BYTES:
+        raise CrawlerError(f"{target}: page larger than {MAX_PAGE_BYTES} bytes")
+    return data
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Print the article extracted from a file or URL as JSON."""
+    from crawler.extract import article_to_json, extract_article
+
+    target: str = args.target
+    try:
+        html = _read_page(target)
+    except OSError as err:
+        raise CrawlerError(f"cannot read {target}: {err}") from err
+    url = args.url or (target if "://" in target else Path(target).resolve().as_uri())
+    article = extract_article(html, url)
+    if article is None:
+        print(f"{target}: not an article", file=sys.stderr)
+        return EXIT_FAILED
+    print(article_to_json(article))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve the bundled fixture news site on loopback and archive it into a local folder."""
+    from crawler.demo import run_demo
+
+    return run_demo(Path(args.archive))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command line."""
+    parser = argparse.ArgumentParser(
+        prog="newsarchive", description="Archive world news: crawl, extract, keep every version."
+    )
+    parser.add_argument("--version", action="version", version=f"newsarchive {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    crawl = commands.add_parser("crawl", help="crawl sources into the archive")
+    crawl.add_argument("--sources", help="sources TOML file (default: the bundled list)")
+    crawl.add_argument("--archive", help="archive URI: a folder or s3://bucket/prefix")
+    crawl.add_argument("--source", action="append", help="crawl only this source (repeatable)")
+    crawl.add_argument("--url", action="append", help="archive this article URL (repeatable)")
+    crawl.add_argument("--summary", help="also write the crawl summary to this JSON file")
+    crawl.add_argument(
+        "-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting"
+    )
+    crawl.set_defaults(func=cmd_crawl)
+
+    extract = commands.add_parser("extract", help="print the article of an HTML file or URL")
+    extract.add_argument("target", help="an HTML file or an http(s) URL")
+    extract.add_argument("--url", help="the page's URL, when TARGET is a file")
+    extract.set_defaults(func=cmd_extract)
+
+    demo = commands.add_parser("demo", help="archive the bundled demo news site, offline")
+    demo.add_argument(
+        "--archive", default="demo-archive", help="local folder to archive into (default: %(default)s)"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line."""
+    from archiver import ArchiverError
+
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (CrawlerError, ArchiverError) as err:
+        print(f"newsarchive: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

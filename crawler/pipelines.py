@@ -1,0 +1,163 @@
+"""Thin adapters between Scrapy and the rest: extract the article, then hand it to the archiver.
+
+Both stages run their blocking work (CPU-bound extraction; boto3 or file I/O) in thread pools so
+Scrapy's reactor keeps fetching while they work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+
+from archiver import ArchiverError, Capture, SnapshotStore, open_store
+from crawler import __version__
+from crawler.extract import extract_article
+from crawler.items import FetchedPage
+from crawler.sources import load_sources
+from crawler.summary import count
+from crawler.urls import identity_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+# Response headers that never belong in an archive record.
+PRIVATE_HEADERS = frozenset({"set-cookie", "cookie", "authorization", "proxy-authorization"})
+
+
+def software_versions() -> dict[str, str]:
+    """Name the software that makes a version, for its record."""
+    versions = {"newsarchive": __version__, "python": platform.python_version()}
+    for package in ("trafilatura", "scrapy", "lxml"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+class ExtractPipeline:
+    """Extract the article of each fetched page; drop pages that are not articles."""
+
+    def __init__(self, stats: StatsCollector, threads: int = 2) -> None:
+        self.stats = stats
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="extract")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        """Build the pipeline from the crawler's settings."""
+        assert crawler.stats is not None
+        return cls(crawler.stats, crawler.settings.getint("ARCHIVE_EXTRACT_THREADS"))
+
+    async def process_item(self, item: Any) -> Any:
+        """Fill in ``item.article``, or drop the item when the page is not an article."""
+        if not isinstance(item, FetchedPage):
+            return item
+        text = item.body.decode(item.encoding, errors="replace")
+        job = partial(extract_article, text, item.url)
+        try:
+            article = await asyncio.get_running_loop().run_in_executor(self.executor, job)
+        except Exception as err:  # noqa: BLE001 - one page's extractor failure must not stop a crawl
+            count(self.stats, item.source, "failed", "extract_error")
+            logger.error("extraction failed for %s: %r", item.url, err)
+            raise DropItem(f"extraction failed for {item.url}: {err!r}") from err
+        if article is None:
+            count(self.stats, item.source, "skipped", "not_article")
+            raise DropItem(f"not an article: {item.url}", log_level="INFO")
+        item.article = article
+        return item
+
+    def close_spider(self) -> None:
+        """Let running extractions finish."""
+        self.executor.shutdown(wait=True)
+
+
+class ArchivePipeline:
+    """Store each extracted article as a version (or an observation) in the archive."""
+
+    def __init__(
+        self,
+        store: SnapshotStore,
+        stats: StatsCollector,
+        threads: int = 8,
+        allows: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        self.store = store
+        self.stats = stats
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="archive")
+        self.allows = allows
+        self.software = software_versions()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        """Open the archive named by ``ARCHIVE_URI``."""
+        settings = crawler.settings
+        assert crawler.stats is not None
+        store = open_store(settings.get("ARCHIVE_URI"))
+        spider_sources = getattr(crawler.spider, "sources", None)
+        if spider_sources is None:
+            spider_sources = list(load_sources(settings.get("ARCHIVE_SOURCES") or None).values())
+        by_name = {src.name: src for src in spider_sources}
+
+        def allows(source: str, url: str) -> bool:
+            src = by_name.get(source)
+            return src.allows(url) if src is not None else True
+
+        return cls(store, crawler.stats, settings.getint("ARCHIVE_STORE_THREADS"), allows)
+
+    def capture(self, item: FetchedPage) -> Capture:
+        """Describe an extracted page for the archiver."""
+        assert item.article is not None
+        article = item.article
+        allowed = partial(self.allows, item.source) if self.allows else None
+        return Capture(
+            source=item.source,
+            identity_url=identity_url(item.url, article.canonical_url, allowed),
+            url=item.url,
+            requested_url=item.requested_url,
+            canonical_url=article.canonical_url,
+            captured_at=item.fetched_at,
+            status=item.status,
+            headers={k: v for k, v in item.headers.items() if k.lower() not in PRIVATE_HEADERS},
+            html=item.body,
+            article=article.to_dict(),
+            provenance=item.provenance.to_dict(),
+            software=self.software,
+        )
+
+    async def process_item(self, item: Any) -> Any:
+        """Archive the item off the reactor thread and count the outcome."""
+        if not isinstance(item, FetchedPage) or item.article is None:
+            return item
+        capture = self.capture(item)
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.executor, self.store.archive, capture)
+        except ArchiverError as err:
+            count(self.stats, item.source, "failed", "storage_error")
+            logger.error("could not archive %s: %s", item.url, err)
+            raise DropItem(f"could not archive {item.url}: {err}") from err
+        if result.outcome == "unchanged":
+            count(self.stats, item.source, "unchanged")
+        else:
+            count(self.stats, item.source, "archived", result.outcome)
+        logger.info("%s %s -> %s", result.outcome, item.url, result.key)
+        # Keep the raw body out of what Scrapy logs or exports downstream.
+        item.body = b""
+        return item
+
+    def close_spider(self) -> None:
+        """Wait for pending writes, then release the archive."""
+        self.executor.shutdown(wait=True)
+        self.store.close()

@@ -1,0 +1,93 @@
+"""Every Scrapy setting newsarchive uses, with its default.
+
+This is the one module that reads the environment. Our own settings are prefixed ``ARCHIVE_``;
+Scrapy's and boto3's keep their own names. Any of them can be overridden with ``-s NAME=VALUE``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from crawler import __version__
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- newsarchive ------------------------------------------------------------------------------
+# Where versions are stored: a local folder (the default) or s3://bucket/prefix.
+ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
+# The sources file; empty means the default file shipped with the package.
+ARCHIVE_SOURCES = os.environ.get("ARCHIVE_SOURCES", "")
+# Who runs this crawler: named in the User-Agent so site owners can reach the operator.
+ARCHIVE_CONTACT_URL = os.environ.get(
+    "ARCHIVE_CONTACT_URL", "https://github.com/newsarchive/newsarchive"
+)
+# Threads that run blocking storage calls (boto3, file I/O) off the reactor.
+ARCHIVE_STORE_THREADS = _env_int("ARCHIVE_STORE_THREADS", 8)
+# Threads that run extraction off the reactor (extraction is CPU-bound; more threads than
+# cores only add contention).
+ARCHIVE_EXTRACT_THREADS = _env_int("ARCHIVE_EXTRACT_THREADS", 2)
+# Where the end-of-crawl summary is written as JSON (empty: not written).
+ARCHIVE_SUMMARY_FILE = os.environ.get("ARCHIVE_SUMMARY_FILE", "")
+# Feeds, sitemaps and sections larger than this are refused (bytes).
+ARCHIVE_MAX_LISTING_SIZE = _env_int("ARCHIVE_MAX_LISTING_SIZE", 20 * 1024 * 1024)
+# Sitemap indexes are followed at most this deep.
+ARCHIVE_SITEMAP_DEPTH = _env_int("ARCHIVE_SITEMAP_DEPTH", 3)
+# Section pages: how many pages of a section (next/pagination links) to follow.
+ARCHIVE_SECTION_PAGES = _env_int("ARCHIVE_SECTION_PAGES", 2)
+
+# --- politeness -------------------------------------------------------------------------------
+USER_AGENT = f"newsarchive/{__version__} (+{ARCHIVE_CONTACT_URL}; news archive for research)"
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = _env_float("ARCHIVE_DOWNLOAD_DELAY", 1.0)
+DOWNLOAD_DELAY_JITTER = 0.5
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# --- safety -----------------------------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 10
+# Our own code sees 404/410 so it can count them by reason; others are dropped by Scrapy.
+HTTPERROR_ALLOWED_CODES: list[int] = []
+COOKIES_ENABLED = False
+
+# Scrapy's telnet console and remote-control HTTP endpoint are off: a crawler on a server must
+# not open control ports.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "crawler.summary.CrawlSummary": 500,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 100,
+    "crawler.pipelines.ArchivePipeline": 200,
+}
+
+# --- engine -----------------------------------------------------------------------------------
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+LOG_LEVEL = os.environ.get("ARCHIVE_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,300 @@
+"""The one generic news spider: feeds, news sitemaps and section pages of every source.
+
+``scrapy crawl news`` with ``-a source=NAME[,NAME...]``, ``-a sources_file=FILE`` or
+``-a urls=URL[,URL...]|FILE``. Listing pages (feeds, sitemaps, sections) lead to article
+requests; article responses become :class:`~crawler.items.FetchedPage` items that the pipelines
+extract and archive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+
+from crawler.discovery import (
+    Listed,
+    ListingError,
+    maybe_gunzip,
+    page_links,
+    parse_feed,
+    parse_sitemap,
+)
+from crawler.items import FetchedPage, Provenance
+from crawler.sources import Source, load_sources, select_sources
+from crawler.summary import count, warn_source
+from crawler.urls import host_key, normalize_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+ListingKind = Literal["feed", "sitemap", "section"]
+ADHOC_SOURCE = "urls"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def failure_reason(failure: Failure) -> str:
+    """Name why a request failed, for the summary (``http_404``, ``dns``, ``timeout``...)."""
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(IgnoreRequest):
+        message = str(failure.value).lower()
+        return "robots_disallowed" if "robots" in message else "ignored"
+    if failure.check(DNSLookupError):
+        return "dns"
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timeout"
+    if failure.check(ConnectionRefusedError):
+        return "connection_refused"
+    return type(failure.value).__name__
+
+
+def _read_urls(value: str) -> list[str]:
+    path = Path(value)
+    if "://" not in value and path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class NewsSpider(Spider):
+    """Discover and fetch world-news articles of the configured sources."""
+
+    name = "news"
+
+    def __init__(
+        self,
+        source: str | None = None,
+        sources_file: str | None = None,
+        urls: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source_names = [n.strip() for n in (source or "").split(",") if n.strip()]
+        self.sources_file = sources_file
+        self.given_urls = _read_urls(urls) if urls else []
+        self.sources: list[Source] = []
+        self.max_listing_size = 20 * 1024 * 1024
+        self.sitemap_depth = 3
+        self.section_pages = 2
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        """Load and check the sources before anything is fetched; apply per-source politeness."""
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        path = spider.sources_file or settings.get("ARCHIVE_SOURCES") or None
+        known = load_sources(path)
+        if spider.source_names:
+            spider.sources = select_sources(known, spider.source_names)
+        elif spider.given_urls:
+            spider.sources = list(known.values())
+        else:
+            spider.sources = [s for s in known.values() if s.enabled]
+        spider.max_listing_size = settings.getint("ARCHIVE_MAX_LISTING_SIZE")
+        spider.sitemap_depth = settings.getint("ARCHIVE_SITEMAP_DEPTH")
+        spider.section_pages = settings.getint("ARCHIVE_SECTION_PAGES")
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for src in spider.sources:
+            overrides: dict[str, Any] = {}
+            if src.download_delay is not None:
+                overrides["delay"] = src.download_delay
+            if src.concurrency is not None:
+                overrides["concurrency"] = src.concurrency
+            if overrides:
+                for url in (*src.feeds, *src.sitemaps, *src.sections):
+                    slots.setdefault(host_key(url), overrides)
+                for domain in src.allowed_domains:
+                    slots.setdefault(domain, overrides)
+        # Scrapy lets a spider adjust settings in from_crawler, before they are frozen.
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        return spider
+
+    # --- start ----------------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        """Yield the listing requests of every selected source, or the given article URLs."""
+        if self.given_urls:
+            for url in self.given_urls:
+                request = self._given_url_request(url)
+                if request is not None:
+                    yield request
+            return
+        for src in self.sources:
+            for url in src.feeds:
+                yield self._listing_request(src, url, "feed")
+            for url in src.sitemaps:
+                yield self._listing_request(src, url, "sitemap")
+            for url in src.sections:
+                yield self._listing_request(src, url, "section")
+
+    def _given_url_request(self, url: str) -> Request | None:
+        try:
+            normalized = normalize_url(url)
+        except ValueError as err:
+            logger.error("skipping given URL %r: %s", url, err)
+            return None
+        src = next((s for s in self.sources if s.allows(normalized)), None)
+        name = src.name if src else ADHOC_SOURCE
+        provenance = Provenance("url", None, _now(), None)
+        return self._article_request(name, normalized, provenance)
+
+    def _listing_request(
+        self, src: Source, url: str, kind: ListingKind, depth: int = 0, page: int = 1
+    ) -> Request:
+        return Request(
+            url,
+            callback=self.parse_listing,
+            errback=self.listing_failed,
+            meta={
+                "source": src.name,
+                "listing_kind": kind,
+                "depth": depth,
+                "page": page,
+                "download_slot": host_key(url),
+                "download_maxsize": self.max_listing_size,
+            },
+            # Several sources may share a listing; each must see it.
+            dont_filter=True,
+        )
+
+    def _article_request(self, source: str, url: str, provenance: Provenance) -> Request:
+        return Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta={"source": source, "provenance": provenance, "download_slot": host_key(url)},
+        )
+
+    # --- listings ---------------------------------------------------------------------------
+    def parse_listing(self, response: Response) -> Iterable[Request]:
+        """Turn a feed, sitemap or section page into article requests (and child listings)."""
+        meta = response.meta
+        src = self._source(meta["source"])
+        kind: ListingKind = meta["listing_kind"]
+        assert self.crawler.stats is not None
+        count(self.crawler.stats, src.name, "listings", kind)
+        try:
+            if kind == "feed":
+                yield from self._from_entries(src, response, "feed", parse_feed(response.body))
+            elif kind == "sitemap":
+                yield from self._from_sitemap(src, response)
+            else:
+                yield from self._from_section(src, response)
+        except ListingError as err:
+            warn_source(self.crawler.stats, src.name, f"{kind} {response.url}: {err}")
+
+    def _from_sitemap(self, src: Source, response: Response) -> Iterable[Request]:
+        body = maybe_gunzip(response.body, self.max_listing_size)
+        kind, entries = parse_sitemap(body)
+        if kind == "urlset":
+            yield from self._from_entries(src, response, "sitemap", entries)
+            return
+        depth = response.meta["depth"] + 1
+        if depth > self.sitemap_depth:
+            raise ListingError(f"sitemap index nested deeper than {self.sitemap_depth}")
+        for entry in entries:
+            child = response.urljoin(entry.url)
+            if src.allows(child):
+                yield self._listing_request(src, child, "sitemap", depth=depth)
+
+    def _from_section(self, src: Source, response: Response) -> Iterable[Request]:
+        if not isinstance(response, TextResponse):
+            raise ListingError("section page is not text")
+        links, next_links = page_links(response.body, response.encoding, response.url)
+        entries = [Listed(link) for link in links]
+        yield from self._from_entries(src, response, "section", entries)
+        page = response.meta["page"]
+        if page < self.section_pages:
+            for link in next_links[:1]:
+                if src.allows(link):
+                    yield self._listing_request(src, link, "section", page=page + 1)
+
+    def _from_entries(
+        self,
+        src: Source,
+        response: Response,
+        via: ListingKind,
+        entries: Iterable[Listed],
+    ) -> Iterable[Request]:
+        seen: set[str] = set()
+        for entry in entries:
+            try:
+                url = normalize_url(entry.url, base=response.url)
+            except ValueError:
+                continue
+            if url in seen or not src.is_article_url(url):
+                continue
+            seen.add(url)
+            provenance = Provenance(via, response.url, _now(), entry.date)
+            yield self._article_request(src.name, url, provenance)
+
+    def listing_failed(self, failure: Failure) -> None:
+        """Turn an unreachable or broken listing into a per-source warning."""
+        request = failure.request  # type: ignore[attr-defined]
+        assert self.crawler.stats is not None
+        reason = failure_reason(failure)
+        kind = request.meta["listing_kind"]
+        warn_source(
+            self.crawler.stats, request.meta["source"], f"{kind} {request.url} failed: {reason}"
+        )
+
+    # --- articles ---------------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterable[FetchedPage]:
+        """Hand an article candidate to the pipelines."""
+        source = response.meta["source"]
+        assert self.crawler.stats is not None
+        if not isinstance(response, HtmlResponse):
+            count(self.crawler.stats, source, "skipped", "not_html")
+            return
+        if source != ADHOC_SOURCE and not self._source(source).allows(response.url):
+            count(self.crawler.stats, source, "skipped", "offsite_redirect")
+            return
+        count(self.crawler.stats, source, "fetched")
+        headers = {
+            key.decode("latin-1"): b", ".join(values).decode("latin-1")
+            for key, values in response.headers.items()
+        }
+        yield FetchedPage(
+            source=source,
+            requested_url=(response.request.meta.get("redirect_urls") or [response.url])[0]
+            if response.request is not None
+            else response.url,
+            url=response.url,
+            status=response.status,
+            headers=headers,
+            body=response.body,
+            encoding=response.encoding,
+            fetched_at=_now(),
+            provenance=response.meta["provenance"],
+        )
+
+    def article_failed(self, failure: Failure) -> None:
+        """Count a failed article fetch by reason."""
+        request = failure.request  # type: ignore[attr-defined]
+        reason = failure_reason(failure)
+        outcome = "skipped" if reason == "robots_disallowed" else "failed"
+        assert self.crawler.stats is not None
+        count(self.crawler.stats, request.meta["source"], outcome, reason)
+        logger.info("article %s %s: %s", request.url, outcome, reason)
+
+    def _source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
