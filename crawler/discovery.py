@@ -77,6 +77,9 @@ def gunzip_limited(body: bytes, max_size: int) -> bytes:
         raise ListingError(f"invalid gzip data: {err}") from err
     if len(out) > max_size:
         raise ListingError(f"gzip data expands past {max_size} bytes")
+    if not decompressor.eof and not out:
+        raise ListingError("invalid gzip data: truncated before any content")
+    # A truncated stream that still produced content is read as far as it goes.
     return out
 
 
