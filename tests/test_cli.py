@@ -1,0 +1,77 @@
+"""The ``newsarchive`` command, run as a user runs it: a child process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SEED_CASE = Path(__file__).parent / "fixtures" / "extraction"
+
+
+def newsarchive(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def _seed_page() -> tuple[Path, str]:
+    for case in sorted(SEED_CASE.iterdir()):
+        meta = json.loads((case / "meta.json").read_text(encoding="utf-8"))
+        html = (case / "page.html").read_text(encoding="utf-8", errors="replace")
+        if "Manish Swarup/AP" in html:
+            return case / "page.html", meta["url"]
+    raise AssertionError("no extraction fixture built from the seed article")
+
+
+def test_extract_prints_the_article_as_json() -> None:
+    page, url = _seed_page()
+    result = newsarchive("extract", str(page), "--url", url)
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["url"] == url
+    assert article["headline"].startswith("US secretary of state and Russian foreign minister")
+    assert article["authors"] == ["Associated Press Reporter"]
+    assert {image["credit"] for image in article["images"]} == {"Manish Swarup/AP"}
+
+
+def test_extract_of_a_non_article_says_so(tmp_path: Path) -> None:
+    page = tmp_path / "front.html"
+    links = "".join(f'<li><a href="/world/story-{i}">Story {i}</a></li>' for i in range(40))
+    page.write_text(f"<html><body><nav><ul>{links}</ul></nav></body></html>", encoding="utf-8")
+    result = newsarchive("extract", str(page), "--url", "https://news.example/world/")
+    assert result.returncode == 1
+    assert "not an article" in result.stderr
+
+
+def test_extract_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = newsarchive("extract", str(tmp_path / "nope.html"))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_crawl_with_an_invalid_sources_file_fails_before_fetching(tmp_path: Path) -> None:
+    bad = tmp_path / "sources.toml"
+    bad.write_text(
+        '[sources.wire]\nfeeds = "https://wire.example/rss"\nallowed_domains = ["wire.example"]\n',
+        encoding="utf-8",
+    )
+    result = newsarchive("crawl", "--sources", str(bad), "--archive", str(tmp_path / "a"))
+    assert result.returncode == 2
+    assert "sources.toml" in result.stderr
+    assert "wire" in result.stderr
+    assert "feeds" in result.stderr
+    assert not (tmp_path / "a").exists()
+
+
+def test_crawl_of_an_unknown_source_names_the_known_ones(tmp_path: Path) -> None:
+    result = newsarchive("crawl", "--source", "no-such-outlet", "--archive", str(tmp_path / "a"))
+    assert result.returncode == 2
+    assert "no-such-outlet" in result.stderr

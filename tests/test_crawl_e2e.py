@@ -1,0 +1,217 @@
+"""Whole crawls of the demo news site into a real SeaweedFS server and into a local folder.
+
+Each crawl runs as ``python -m crawler.cli crawl`` in a child process, as in production. The
+same scenario runs on both backends: a first crawl archives every article with the fields the
+site's manifest promises; a second adds no version; after one article is edited, exactly one new
+version appears; a fresh process (an empty local disk) still adds none.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from archiver import SnapshotStore, open_store
+from crawler.demosite.server import DemoSite, load_manifest
+from crawler.urls import normalize_url
+from tests.servers.seaweedfs import SeaweedFS
+
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "-s",
+    "RETRY_TIMES=1",
+]
+
+
+@dataclass(frozen=True)
+class Expected:
+    outlet: str
+    identity: str
+    page: dict[str, Any]
+
+
+@dataclass
+class Backend:
+    uri: str
+    env: dict[str, str]
+
+
+def expected_articles(site: DemoSite) -> list[Expected]:
+    """Every page the manifest says is an article reachable by the crawler."""
+    found = []
+    for outlet, spec in load_manifest()["outlets"].items():
+        base = site.outlets[outlet]
+        for page in spec["pages"]:
+            if not page["is_article"] or "disallowed" in page["roles"]:
+                continue
+            if not page["discovered_via"]:
+                continue
+            identity = normalize_url(base + page["canonical_path"])
+            found.append(Expected(outlet, identity, page))
+    return found
+
+
+def crawl(sources: Path, backend: Backend, tmp: Path) -> dict[str, Any]:
+    summary_path = tmp / f"summary-{uuid.uuid4().hex[:8]}.json"
+    env = {**_base_env(), **backend.env}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "crawl",
+            "--sources",
+            str(sources),
+            "--archive",
+            backend.uri,
+            "--summary",
+            str(summary_path),
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+    return summary
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[DemoSite]:
+    with DemoSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def seaweed() -> Iterator[SeaweedFS]:
+    with SeaweedFS() as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "seaweedfs"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Backend:
+    if request.param == "local":
+        return Backend(str(tmp_path / "archive"), {})
+    server: SeaweedFS = request.getfixturevalue("seaweed")
+    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", **server.client_options()).create_bucket(Bucket=bucket)
+    for name, value in server.environ().items():
+        monkeypatch.setenv(name, value)
+    return Backend(f"s3://{bucket}/news", server.environ())
+
+
+def _instant(value: str | None) -> datetime | None:
+    """Compare dates as instants: ``Z`` and ``+00:00`` name the same one."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def _versions(store: SnapshotStore, identity: str) -> list[dict[str, Any]]:
+    return store.history(identity)
+
+
+def test_crawl_archives_every_article_then_only_changes(
+    site: DemoSite, backend: Backend, tmp_path: Path
+) -> None:
+    site.set_edition(1)
+    site.clear_request_log()
+    sources = site.write_sources(tmp_path / "sources.toml")
+    expected = expected_articles(site)
+    assert len(expected) >= 30
+
+    # First crawl: every article, once, with the fields the manifest promises.
+    first = crawl(sources, backend, tmp_path)
+    totals = first["totals"]
+    assert totals["archived"] == len(expected), first
+    assert totals["archived_by"] == {"new": len(expected)}
+    assert totals["failed_by"].get("http_404") == 1
+    assert totals["failed_by"].get("http_500") == 1
+    assert totals["skipped_by"].get("robots_disallowed") == 1
+    # The paywalled teaser matches the article URL pattern, is fetched, and is not an article.
+    assert totals["skipped_by"].get("not_article") == 1
+    for outlet in site.outlets:
+        assert first["sources"][outlet]["archived"] > 0
+        assert "warnings" not in first["sources"][outlet]
+    assert not any("/private/" in entry.path for entry in site.request_log)
+
+    store = open_store(backend.uri)
+    for item in expected:
+        history = _versions(store, item.identity)
+        assert len(history) == 1, item.identity
+        record = history[0]
+        article = record["article"]
+        page = item.page
+        assert record["source"] == item.outlet
+        assert record["version"] == 1
+        assert record["previous_version"] is None
+        assert article["headline"] == page["headline"]
+        assert article["authors"] == page["authors"]
+        assert article["section"] == page["section"]
+        assert _instant(article["date_published"]) == _instant(page["date_published"])
+        assert article["body"].splitlines()[0] == page["first_paragraph"]
+        assert article["body"].splitlines()[-1] == page["last_paragraph"]
+        expected_images = [(i["caption"], i["credit"], i["role"]) for i in page["images"]]
+        got_images = [(i["caption"], i["credit"], i["role"]) for i in article["images"]]
+        assert got_images == expected_images, item.identity
+        assert record["http"]["status"] == 200
+        assert record["provenance"]["discovered_via"] in page["discovered_via"]
+        html = store.storage.get(record["html_key"])
+        assert html is not None
+        assert page["headline"].split()[0] in gzip.decompress(html).decode("utf-8")
+
+    # Second crawl of the unchanged site: observations only.
+    second = crawl(sources, backend, tmp_path)
+    assert second["totals"]["archived"] == 0, second
+    assert second["totals"]["unchanged"] == len(expected)
+
+    # One article is edited: exactly one new version, with its own JSON and HTML.
+    edited = next(e for e in expected if "two_editions" in e.page["roles"])
+    site.set_edition(2)
+    third = crawl(sources, backend, tmp_path)
+    assert third["totals"]["archived_by"] == {"changed": 1}, third
+    assert third["totals"]["unchanged"] == len(expected) - 1
+    store = open_store(backend.uri)
+    history = _versions(store, edited.identity)
+    assert [r["version"] for r in history] == [1, 2]
+    assert history[1]["previous_version"] == 1
+    assert history[1]["content_sha256"] != history[0]["content_sha256"]
+    assert history[1]["html_key"] != history[0]["html_key"]
+    assert store.storage.get(history[1]["html_key"]) is not None
+    edition2 = edited.page["editions"]["2"]
+    revised = history[1]["article"]
+    assert revised["headline"] == edition2["headline"]
+    assert _instant(revised["date_modified"]) == _instant(edition2["date_modified"])
+    for paragraph in edition2["changed_paragraphs"] + edition2["added_paragraphs"]:
+        assert paragraph in revised["body"].splitlines()
+    assert history[0]["article"]["headline"] == edited.page["headline"]
+
+    # A new process with nothing on its local disk reads the archive and adds nothing.
+    fourth = crawl(sources, backend, tmp_path)
+    assert fourth["totals"]["archived"] == 0, fourth
+    assert fourth["totals"]["unchanged"] == len(expected)
