@@ -1,0 +1,1 @@
+"""Generate the fixture site from its hand-written content: one theme per outlet."""
