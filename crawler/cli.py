@@ -165,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="archive the bundled demo news site, offline")
     demo.add_argument(
-        "--archive", default="demo-archive", help="local folder to archive into (default: %(default)s)"
+        "--archive",
+        default="demo-archive",
+        help="local folder to archive into (default: %(default)s)",
     )
     demo.set_defaults(func=cmd_demo)
     return parser

@@ -65,7 +65,8 @@ class ExtractPipeline:
         job = partial(extract_article, text, item.url)
         try:
             article = await asyncio.get_running_loop().run_in_executor(self.executor, job)
-        except Exception as err:  # noqa: BLE001 - one page's extractor failure must not stop a crawl
+        # One page that trips the extractor must not stop the crawl.
+        except Exception as err:
             count(self.stats, item.source, "failed", "extract_error")
             logger.error("extraction failed for %s: %r", item.url, err)
             raise DropItem(f"extraction failed for {item.url}: {err!r}") from err

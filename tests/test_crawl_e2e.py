@@ -121,7 +121,16 @@ def backend(
         return Backend(str(tmp_path / "archive"), {})
     server: SeaweedFS = request.getfixturevalue("seaweed")
     bucket = f"e2e-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", **server.client_options()).create_bucket(Bucket=bucket)
+    options = server.client_options()
+    client = boto3.client(
+        "s3",
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id=options["aws_access_key_id"],
+        aws_secret_access_key=options["aws_secret_access_key"],
+        region_name=options["region_name"],
+    )
+    client.create_bucket(Bucket=bucket)
+    client.close()
     for name, value in server.environ().items():
         monkeypatch.setenv(name, value)
     return Backend(f"s3://{bucket}/news", server.environ())

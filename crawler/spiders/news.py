@@ -54,18 +54,18 @@ def _now() -> str:
 
 def failure_reason(failure: Failure) -> str:
     """Name why a request failed, for the summary (``http_404``, ``dns``, ``timeout``...)."""
-    if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"
-    if failure.check(IgnoreRequest):
-        message = str(failure.value).lower()
-        return "robots_disallowed" if "robots" in message else "ignored"
-    if failure.check(DNSLookupError):
+    error = failure.value
+    if isinstance(error, HttpError):
+        return f"http_{error.response.status}"
+    if isinstance(error, IgnoreRequest):
+        return "robots_disallowed" if "robots" in str(error).lower() else "ignored"
+    if isinstance(error, DNSLookupError):
         return "dns"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if isinstance(error, TimeoutError | TCPTimedOutError):
         return "timeout"
-    if failure.check(ConnectionRefusedError):
+    if isinstance(error, ConnectionRefusedError):
         return "connection_refused"
-    return type(failure.value).__name__
+    return type(error).__name__
 
 
 def _read_urls(value: str) -> list[str]:
