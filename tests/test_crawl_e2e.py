@@ -224,3 +224,81 @@ def test_crawl_archives_every_article_then_only_changes(
     fourth = crawl(sources, backend, tmp_path)
     assert fourth["totals"]["archived"] == 0, fourth
     assert fourth["totals"]["unchanged"] == len(expected)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_scrapy_crawl_with_given_urls_and_an_unreachable_source(
+    site: DemoSite, tmp_path: Path
+) -> None:
+    """``scrapy crawl news`` works as documented; a dead source is a warning, not a crash."""
+    site.set_edition(1)
+    sources = site.write_sources(tmp_path / "sources.toml")
+    port = _closed_port()
+    with sources.open("a", encoding="utf-8") as handle:
+        handle.write(
+            f'\n[sources.gone]\nfeeds = ["http://127.0.0.1:{port}/rss.xml"]\n'
+            f'allowed_domains = ["127.0.0.1:{port}"]\n'
+        )
+    seed = next(e for e in expected_articles(site) if "Manish Swarup/AP" in json.dumps(e.page))
+    given = seed.identity + "?utm_source=newsletter#top"
+    archive = tmp_path / "archive"
+    summary_path = tmp_path / "summary.json"
+    repo = Path(__file__).resolve().parent.parent
+    common = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "news",
+        "-a",
+        f"sources_file={sources}",
+        "-s",
+        f"ARCHIVE_URI={archive}",
+        "-s",
+        f"ARCHIVE_SUMMARY_FILE={summary_path}",
+        *FAST,
+    ]
+    run = subprocess.run(
+        [*common, "-a", f"urls={given}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_base_env(),
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert summary["totals"]["archived_by"] == {"new": 1}
+    record = open_store(str(archive)).history(seed.identity)[0]
+    assert record["provenance"]["discovered_via"] == "url"
+    assert record["source"] == "harbour-herald"
+    assert record["requested_url"] == seed.identity
+
+    run = subprocess.run(
+        [*common, "-a", "source=gone,harbour-herald"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_base_env(),
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    gone = summary["sources"]["gone"]
+    assert len(gone["warnings"]) == 1
+    assert f"http://127.0.0.1:{port}/rss.xml failed: connection_refused" in gone["warnings"][0]
+    assert (
+        summary["sources"]["harbour-herald"]["archived"]
+        == len([e for e in expected_articles(site) if e.outlet == "harbour-herald"]) - 1
+    )  # the seed article is already archived: this time it is unchanged
+    assert summary["sources"]["harbour-herald"]["unchanged"] == 1

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -59,12 +66,17 @@ def failure_reason(failure: Failure) -> str:
         return f"http_{error.response.status}"
     if isinstance(error, IgnoreRequest):
         return "robots_disallowed" if "robots" in str(error).lower() else "ignored"
-    if isinstance(error, DNSLookupError):
+    # Scrapy 2.13+ raises its own download errors; older ones let Twisted's through.
+    if isinstance(error, CannotResolveHostError | DNSLookupError):
         return "dns"
-    if isinstance(error, TimeoutError | TCPTimedOutError):
+    if isinstance(error, DownloadTimeoutError | TimeoutError | TCPTimedOutError):
         return "timeout"
-    if isinstance(error, ConnectionRefusedError):
+    if isinstance(error, DownloadConnectionRefusedError | ConnectionRefusedError):
         return "connection_refused"
+    if isinstance(error, DownloadCancelledError):
+        return "too_large"
+    if isinstance(error, ResponseDataLossError):
+        return "truncated"
     return type(error).__name__
 
 
