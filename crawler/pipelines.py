@@ -10,6 +10,7 @@ import asyncio
 import logging
 import platform
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -61,8 +62,15 @@ class ExtractPipeline:
         """Fill in ``item.article``, or drop the item when the page is not an article."""
         if not isinstance(item, FetchedPage):
             return item
-        text = item.body.decode(item.encoding, errors="replace")
-        job = partial(extract_article, text, item.url)
+        # The extractor decodes the bytes itself: it weighs the HTTP charset against the page's
+        # own declaration, and it checks dates against the time of the fetch.
+        job = partial(
+            extract_article,
+            item.body,
+            item.url,
+            fetched_at=datetime.fromisoformat(item.fetched_at),
+            encoding=item.encoding,
+        )
         try:
             article = await asyncio.get_running_loop().run_in_executor(self.executor, job)
         # One page that trips the extractor must not stop the crawl.
