@@ -74,6 +74,11 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Before each retry, wait base * 2^(n-1) seconds (with jitter), or the server's Retry-After,
+# at most ARCHIVE_RETRY_BACKOFF_MAX. A base of 0 retries at once, as plain Scrapy does.
+ARCHIVE_RETRY_BACKOFF_BASE = _env_float("ARCHIVE_RETRY_BACKOFF_BASE", 2.0)
+ARCHIVE_RETRY_BACKOFF_MAX = _env_float("ARCHIVE_RETRY_BACKOFF_MAX", 60.0)
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.RetryBackoffMiddleware": 560}
 REDIRECT_MAX_TIMES = 10
 # Our own code sees 404/410 so it can count them by reason; others are dropped by Scrapy.
 HTTPERROR_ALLOWED_CODES: list[int] = []

@@ -36,6 +36,8 @@ FAST = [
     "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     "-s",
     "RETRY_TIMES=1",
+    "-s",
+    "ARCHIVE_RETRY_BACKOFF_BASE=0.1",
 ]
 
 

@@ -1,0 +1,87 @@
+"""Downloader middleware: back off before each retry.
+
+Scrapy's ``RetryMiddleware`` decides *whether* to retry and re-schedules at once; a server that
+answered 503 or 429 is then asked again straight away. This middleware waits first: an exponential
+back-off with jitter, or the server's ``Retry-After`` when it gave one, capped either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_META = "newsarchive_retry_after"
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Return the seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(
+    retry_times: int, base: float, cap: float, retry_after: float | None = None
+) -> float:
+    """Return how long to wait before retry number ``retry_times`` (1 for the first retry)."""
+    if retry_after is not None:
+        return min(retry_after, cap)
+    exponential = base * 2.0 ** max(0, retry_times - 1)
+    # Full jitter between half and all of the exponential step spreads retries of many requests.
+    jittered: float = exponential * random.uniform(0.5, 1.0)  # noqa: S311 - not cryptographic
+    return min(cap, jittered)
+
+
+class RetryBackoffMiddleware:
+    """Delay retried requests; remember ``Retry-After`` from the response that caused a retry."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.base = base
+        self.cap = cap
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryBackoffMiddleware:
+        """Build the middleware; ``ARCHIVE_RETRY_BACKOFF_BASE = 0`` switches it off."""
+        settings = crawler.settings
+        base = settings.getfloat("ARCHIVE_RETRY_BACKOFF_BASE")
+        if base <= 0 or not settings.getbool("RETRY_ENABLED"):
+            raise NotConfigured("retry back-off is off")
+        return cls(base, settings.getfloat("ARCHIVE_RETRY_BACKOFF_MAX"))
+
+    async def process_request(self, request: Request) -> None:
+        """Wait before sending a retry."""
+        retry_times: int = request.meta.get("retry_times", 0)
+        if not retry_times:
+            return
+        delay = backoff_delay(retry_times, self.base, self.cap, request.meta.get(RETRY_AFTER_META))
+        logger.debug("retry %d of %s in %.1fs", retry_times, request.url, delay)
+        await asyncio.sleep(delay)
+
+    def process_response(self, request: Request, response: Response) -> Any:
+        """Keep the server's ``Retry-After`` with the request, for the retry that copies it."""
+        header = response.headers.get(b"Retry-After")
+        if header is not None:
+            request.meta[RETRY_AFTER_META] = parse_retry_after(header.decode("latin-1"))
+        return response
