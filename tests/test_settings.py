@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
+import pytest
 from scrapy.utils.project import get_project_settings
 
 from crawler.settings import ARCHIVE_CONTACT_URL
 
 
-def test_politeness_and_safety_defaults() -> None:
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+def test_politeness_and_safety_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
     assert settings.getbool("ROBOTSTXT_OBEY")
     assert ARCHIVE_CONTACT_URL in settings.get("USER_AGENT")
