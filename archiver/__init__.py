@@ -19,7 +19,7 @@ from .errors import (
 )
 from .records import ArchiveResult, Capture, content_sha256
 from .storage import Storage
-from .store import SnapshotStore, open_store
+from .store import FetchHints, SnapshotStore, open_store
 
 __all__ = [
     "ArchiveResult",
@@ -28,6 +28,7 @@ __all__ = [
     "Capture",
     "CaptureError",
     "ConflictError",
+    "FetchHints",
     "InvalidKeyError",
     "SnapshotStore",
     "Storage",

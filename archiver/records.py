@@ -229,6 +229,23 @@ def version_record(
     }
 
 
+ObservationReason = Literal["content_unchanged", "not_modified", "same_html"]
+"""Why a fetch added no version: its extracted content equalled the latest version's, the
+server answered 304 Not Modified, or the body was byte-identical to the last one seen (the
+last two are decided before extraction)."""
+
+
+def validators(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return the HTTP validators (``etag``, ``last_modified``) among ``headers``."""
+    lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+    found = {}
+    if lowered.get("etag"):
+        found["etag"] = lowered["etag"]
+    if lowered.get("last-modified"):
+        found["last_modified"] = lowered["last-modified"]
+    return found
+
+
 def observation_record(
     capture: Capture,
     *,
@@ -237,7 +254,8 @@ def observation_record(
     version: int,
     version_key: str,
     content_hash: str,
-    html_hash: str,
+    html_hash: str | None,
+    reason: ObservationReason = "content_unchanged",
 ) -> dict[str, Any]:
     """Build the record saying a capture matched ``version`` unchanged."""
     return {
@@ -251,7 +269,8 @@ def observation_record(
         "html_sha256": html_hash,
         "source": capture.source,
         "url": capture.url,
-        "http": {"status": capture.status},
+        "http": {"status": capture.status, **validators(capture.headers)},
+        "reason": reason,
         "provenance": dict(capture.provenance),
     }
 

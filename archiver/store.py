@@ -20,6 +20,7 @@ from .records import (
     VERSION_SCHEMA,
     ArchiveResult,
     Capture,
+    ObservationReason,
     Outcome,
     compact_utc,
     content_sha256,
@@ -29,6 +30,7 @@ from .records import (
     observation_record,
     parse_time,
     sha256_hex,
+    validators,
     version_record,
 )
 from .uri import open_storage
@@ -50,6 +52,23 @@ class _Latest:
     version: int
     content_sha256: str
     key: str
+
+
+@dataclass(frozen=True)
+class FetchHints:
+    """What the archive knows of an article's last fetch, to make the next one cheap.
+
+    ``etag`` and ``last_modified`` are for a conditional GET; ``html_sha256`` tells whether a
+    body is byte-identical to the last one seen, so extraction can be skipped.
+    """
+
+    identity_url: str
+    version: int
+    version_key: str
+    content_sha256: str
+    html_sha256: str | None
+    etag: str | None
+    last_modified: str | None
 
 
 class _LatestCache:
@@ -183,6 +202,55 @@ class SnapshotStore:
         numbers = self._version_numbers(aid)
         return self._read_version(keys.version_key(aid, numbers[-1])) if numbers else None
 
+    def fetch_hints(self, identity_url: str) -> FetchHints | None:
+        """Return the validators and body hash of the article's last fetch, if it has one.
+
+        The newer of the latest version and its latest observation wins: an unchanged fetch
+        may have brought a new ETag or a new body.
+        """
+        aid = keys.article_id(identity_url)
+        latest = self._current(aid)
+        if latest is None:
+            return None
+        record = self._read_version(latest.key)
+        http = record.get("http") or {}
+        seen = validators(http.get("headers") or {})
+        html_hash: str | None = record.get("html_sha256")
+        observed = sorted(self.storage.list(keys.observations_prefix(aid)))
+        if observed:
+            last = self._read(observed[-1], OBSERVATION_SCHEMA)
+            if last.get("version") == latest.version:
+                last_http = last.get("http") or {}
+                fresh = {k: last_http[k] for k in ("etag", "last_modified") if last_http.get(k)}
+                # A 304 need not repeat the validators it answered; a 200 replaces them.
+                seen = {**seen, **fresh} if last.get("reason") == "not_modified" else fresh
+                html_hash = last.get("html_sha256") or html_hash
+        return FetchHints(
+            identity_url=str(record.get("identity_url") or identity_url),
+            version=latest.version,
+            version_key=latest.key,
+            content_sha256=latest.content_sha256,
+            html_sha256=html_hash,
+            etag=seen.get("etag"),
+            last_modified=seen.get("last_modified"),
+        )
+
+    def observe(
+        self, capture: Capture, hints: FetchHints, reason: ObservationReason
+    ) -> ArchiveResult:
+        """Record a fetch found unchanged before extraction (``not_modified``, ``same_html``).
+
+        ``capture.article`` may be empty: the observation confirms ``hints.version``.
+        """
+        _check(capture)
+        aid = keys.article_id(hints.identity_url)
+        latest = _Latest(hints.version, hints.content_sha256, hints.version_key)
+        html_hash = sha256_hex(capture.html) if capture.html else hints.html_sha256
+        observed_at = parse_time(capture.captured_at)
+        return self._observe(
+            capture, aid, observed_at, latest, hints.content_sha256, html_hash, reason
+        )
+
     def history(self, identity_url: str) -> list[dict[str, Any]]:
         """Return every version record of an article, oldest first (one prefix listing)."""
         aid = keys.article_id(identity_url)
@@ -254,7 +322,8 @@ class SnapshotStore:
         observed_at: datetime,
         latest: _Latest,
         content_hash: str,
-        html_hash: str,
+        html_hash: str | None,
+        reason: ObservationReason = "content_unchanged",
     ) -> ArchiveResult:
         record = encode_record(
             observation_record(
@@ -265,6 +334,7 @@ class SnapshotStore:
                 version_key=latest.key,
                 content_hash=content_hash,
                 html_hash=html_hash,
+                reason=reason,
             )
         )
         for _attempt in range(self._max_attempts):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 ImageRole = Literal["lead", "inline"]
 DiscoveredVia = Literal["feed", "sitemap", "section", "url"]
+UnchangedReason = Literal["not_modified", "same_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +104,8 @@ class FetchedPage:
     provenance: Provenance
     article: Article | None = field(default=None, repr=False)
     """Filled in by the extraction pipeline."""
+    hints: Any = field(default=None, repr=False)
+    """What the archive knew of the article's last fetch (``archiver.FetchHints``), if anything."""
+    unchanged_before_extraction: UnchangedReason | None = None
+    """``not_modified`` (a 304) or ``same_html`` (the body of the last fetch, byte for byte):
+    the page needs no extraction, only an observation."""

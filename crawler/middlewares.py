@@ -1,4 +1,4 @@
-"""Downloader middleware: back off before each retry.
+"""Downloader middlewares: back off before each retry; ask conditionally for known articles.
 
 Scrapy's ``RetryMiddleware`` decides *whether* to retry and re-schedules at once; a server that
 answered 503 or 429 is then asked again straight away. This middleware waits first: an exponential
@@ -10,11 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
+
+from archiver import ArchiverError, SnapshotStore, open_store
+from crawler.urls import identity_url
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_META = "newsarchive_retry_after"
+HINTS_META = "newsarchive_hints"
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -85,3 +91,66 @@ class RetryBackoffMiddleware:
         if header is not None:
             request.meta[RETRY_AFTER_META] = parse_retry_after(header.decode("latin-1"))
         return response
+
+
+class ConditionalGetMiddleware:
+    """Ask for articles conditionally, with the validators of their last archived fetch.
+
+    For each article request the archive is asked (in a worker thread: boto3 blocks) what it
+    knows of the article's last fetch. Its ETag and Last-Modified become ``If-None-Match`` and
+    ``If-Modified-Since``, and the hints ride along in ``request.meta`` so a 304, or a body
+    identical to the last one, can be recorded without extraction.
+    """
+
+    def __init__(
+        self, store: SnapshotStore, threads: int = 4, send_validators: bool = True
+    ) -> None:
+        self.store = store
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="hints")
+        self.send_validators = send_validators
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
+        """Open the archive. ``ARCHIVE_CONDITIONAL_GET = False`` sends no validators; the
+        byte-identical check still applies."""
+        settings = crawler.settings
+        store = open_store(
+            settings.get("ARCHIVE_URI"),
+            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
+        )
+        middleware = cls(
+            store,
+            settings.getint("ARCHIVE_STORE_THREADS"),
+            settings.getbool("ARCHIVE_CONDITIONAL_GET"),
+        )
+        crawler.signals.connect(middleware.close, signal=signals.spider_closed)
+        return middleware
+
+    async def process_request(self, request: Request) -> None:
+        """Add the validators of the article's last fetch to its request."""
+        # A redirect carries the meta of its request: look again only if that found nothing.
+        if "provenance" not in request.meta or request.meta.get(HINTS_META) is not None:
+            return
+        identity = identity_url(request.url, None)
+        loop = asyncio.get_running_loop()
+        try:
+            hints = await loop.run_in_executor(self.executor, self.store.fetch_hints, identity)
+        except ArchiverError as err:
+            # Without hints the page is fetched and extracted in full: slower, never wrong.
+            logger.warning("no fetch hints for %s: %s", request.url, err)
+            hints = None
+        request.meta[HINTS_META] = hints
+        if hints is None or not self.send_validators:
+            return
+        if hints.etag:
+            request.headers.setdefault(b"If-None-Match", hints.etag.encode("latin-1"))
+        if hints.last_modified:
+            request.headers.setdefault(b"If-Modified-Since", hints.last_modified.encode("latin-1"))
+        statuses = list(request.meta.get("handle_httpstatus_list", []))
+        if 304 not in statuses:
+            request.meta["handle_httpstatus_list"] = [*statuses, 304]
+
+    def close(self) -> None:
+        """Release the thread pool and the archive's connections."""
+        self.executor.shutdown(wait=True)
+        self.store.close()

@@ -7,6 +7,7 @@ Scrapy's reactor keeps fetching while they work.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import platform
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,12 @@ class ExtractPipeline:
 
     async def process_item(self, item: Any) -> Any:
         """Fill in ``item.article``, or drop the item when the page is not an article."""
-        if not isinstance(item, FetchedPage):
+        if not isinstance(item, FetchedPage) or item.unchanged_before_extraction:
+            return item
+        hints = item.hints
+        if hints is not None and hints.html_sha256 == hashlib.sha256(item.body).hexdigest():
+            # Byte for byte the page of the last fetch: its extraction would be the same too.
+            item.unchanged_before_extraction = "same_html"
             return item
         # The extractor decodes the bytes itself: it weighs the HTTP charset against the page's
         # own declaration, and it checks dates against the time of the fetch.
@@ -71,6 +77,7 @@ class ExtractPipeline:
             fetched_at=datetime.fromisoformat(item.fetched_at),
             encoding=item.encoding,
         )
+        count(self.stats, item.source, "extracted")
         try:
             article = await asyncio.get_running_loop().run_in_executor(self.executor, job)
         # One page that trips the extractor must not stop the crawl.
@@ -125,41 +132,51 @@ class ArchivePipeline:
 
         return cls(store, crawler.stats, settings.getint("ARCHIVE_STORE_THREADS"), allows)
 
-    def capture(self, item: FetchedPage) -> Capture:
-        """Describe an extracted page for the archiver."""
-        assert item.article is not None
+    def capture(self, item: FetchedPage, identity: str | None = None) -> Capture:
+        """Describe a fetched page (extracted, or known unchanged) for the archiver."""
         article = item.article
-        allowed = partial(self.allows, item.source) if self.allows else None
+        canonical = article.canonical_url if article is not None else None
+        if identity is None:
+            allowed = partial(self.allows, item.source) if self.allows else None
+            identity = identity_url(item.url, canonical, allowed)
         return Capture(
             source=item.source,
-            identity_url=identity_url(item.url, article.canonical_url, allowed),
+            identity_url=identity,
             url=item.url,
             requested_url=item.requested_url,
-            canonical_url=article.canonical_url,
+            canonical_url=canonical,
             captured_at=item.fetched_at,
             status=item.status,
             # The archiver drops cookies and credentials from the headers it stores.
             headers=item.headers,
             html=item.body,
-            article=article.to_dict(),
+            article=article.to_dict() if article is not None else {},
             provenance=item.provenance.to_dict(),
             software=self.software,
         )
 
     async def process_item(self, item: Any) -> Any:
         """Archive the item off the reactor thread and count the outcome."""
-        if not isinstance(item, FetchedPage) or item.article is None:
+        if not isinstance(item, FetchedPage):
             return item
-        capture = self.capture(item)
         loop = asyncio.get_running_loop()
+        reason = item.unchanged_before_extraction
         try:
-            result = await loop.run_in_executor(self.executor, self.store.archive, capture)
+            if reason is not None:
+                capture = self.capture(item, identity=item.hints.identity_url)
+                job = partial(self.store.observe, capture, item.hints, reason)
+                result = await loop.run_in_executor(self.executor, job)
+            elif item.article is not None:
+                capture = self.capture(item)
+                result = await loop.run_in_executor(self.executor, self.store.archive, capture)
+            else:
+                return item
         except ArchiverError as err:
             count(self.stats, item.source, "failed", "storage_error")
             logger.error("could not archive %s: %s", item.url, err)
             raise DropItem(f"could not archive {item.url}: {err}") from err
         if result.outcome == "unchanged":
-            count(self.stats, item.source, "unchanged")
+            count(self.stats, item.source, "unchanged", reason or "content")
         else:
             count(self.stats, item.source, "archived", result.outcome)
         logger.info("%s %s -> %s", result.outcome, item.url, result.key)

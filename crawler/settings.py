@@ -16,6 +16,13 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -30,11 +37,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
 # Whether the S3 server honours conditional writes (If-None-Match: *). Turn off only for servers
 # that ignore them; see docs/archive.md for what the fallback does and does not guarantee.
-ARCHIVE_S3_CONDITIONAL_WRITES = os.environ.get("ARCHIVE_S3_CONDITIONAL_WRITES", "true").lower() in (
-    "1",
-    "true",
-    "yes",
-)
+ARCHIVE_S3_CONDITIONAL_WRITES = _env_bool("ARCHIVE_S3_CONDITIONAL_WRITES", True)
 # The sources file; empty means the default file shipped with the package.
 ARCHIVE_SOURCES = os.environ.get("ARCHIVE_SOURCES", "")
 # Who runs this crawler: named in the User-Agent so site owners can reach the operator.
@@ -78,7 +81,13 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # at most ARCHIVE_RETRY_BACKOFF_MAX. A base of 0 retries at once, as plain Scrapy does.
 ARCHIVE_RETRY_BACKOFF_BASE = _env_float("ARCHIVE_RETRY_BACKOFF_BASE", 2.0)
 ARCHIVE_RETRY_BACKOFF_MAX = _env_float("ARCHIVE_RETRY_BACKOFF_MAX", 60.0)
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.RetryBackoffMiddleware": 560}
+# Articles already archived are fetched with If-None-Match / If-Modified-Since; a 304 or a
+# byte-identical body is recorded as an observation without extraction.
+ARCHIVE_CONDITIONAL_GET = _env_bool("ARCHIVE_CONDITIONAL_GET", True)
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryBackoffMiddleware": 560,
+    "crawler.middlewares.ConditionalGetMiddleware": 570,
+}
 REDIRECT_MAX_TIMES = 10
 # Our own code sees 404/410 so it can count them by reason; others are dropped by Scrapy.
 HTTPERROR_ALLOWED_CODES: list[int] = []

@@ -69,7 +69,7 @@ def expected_articles(site: DemoSite) -> list[Expected]:
     return found
 
 
-def crawl(sources: Path, backend: Backend, tmp: Path) -> dict[str, Any]:
+def crawl(sources: Path, backend: Backend, tmp: Path, *extra: str) -> dict[str, Any]:
     summary_path = tmp / f"summary-{uuid.uuid4().hex[:8]}.json"
     env = {**_base_env(), **backend.env}
     result = subprocess.run(
@@ -85,6 +85,7 @@ def crawl(sources: Path, backend: Backend, tmp: Path) -> dict[str, Any]:
             "--summary",
             str(summary_path),
             *FAST,
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -197,9 +198,18 @@ def test_crawl_archives_every_article_then_only_changes(
         assert page["headline"].split()[0] in gzip.decompress(html).decode("utf-8")
 
     # Second crawl of the unchanged site: observations only.
+    # The site answers 304 to the validators of the last fetch: no article is extracted again
+    # (only the paywalled page, which has no version to compare with, is looked at again).
     second = crawl(sources, backend, tmp_path)
     assert second["totals"]["archived"] == 0, second
     assert second["totals"]["unchanged"] == len(expected)
+    assert second["totals"]["unchanged_by"] == {"not_modified": len(expected)}
+    not_articles = totals["skipped_by"]["not_article"]
+    assert second["totals"]["extracted"] == not_articles
+    seed_identity = next(e.identity for e in expected if "Manish" in json.dumps(e.page))
+    observation = store.observations(seed_identity)[-1]
+    assert observation["reason"] == "not_modified"
+    assert observation["version"] == 1
 
     # One article is edited: exactly one new version, with its own JSON and HTML.
     edited = next(e for e in expected if "two_editions" in e.page["roles"])
@@ -207,6 +217,7 @@ def test_crawl_archives_every_article_then_only_changes(
     third = crawl(sources, backend, tmp_path)
     assert third["totals"]["archived_by"] == {"changed": 1}, third
     assert third["totals"]["unchanged"] == len(expected) - 1
+    assert third["totals"]["extracted"] == 1 + not_articles
     store = open_store(backend.uri)
     history = _versions(store, edited.identity)
     assert [r["version"] for r in history] == [1, 2]
@@ -304,3 +315,19 @@ def test_scrapy_crawl_with_given_urls_and_an_unreachable_source(
         == len([e for e in expected_articles(site) if e.outlet == "harbour-herald"]) - 1
     )  # the seed article is already archived: this time it is unchanged
     assert summary["sources"]["harbour-herald"]["unchanged"] == 1
+
+
+def test_a_byte_identical_page_is_not_extracted_again(site: DemoSite, tmp_path: Path) -> None:
+    """Without validators (conditional GET off), the body hash alone spares the extraction."""
+    site.set_edition(1)
+    sources = site.write_sources(tmp_path / "sources.toml")
+    backend = Backend(str(tmp_path / "archive"), {})
+    first = crawl(sources, backend, tmp_path, "--source", "meridian-wire")
+    archived = first["totals"]["archived"]
+    assert archived == first["totals"]["extracted"] > 0
+    second = crawl(
+        sources, backend, tmp_path, "--source", "meridian-wire", "-s", "ARCHIVE_CONDITIONAL_GET=0"
+    )
+    assert second["totals"]["unchanged_by"] == {"same_html": archived}, second
+    assert second["totals"].get("extracted", 0) == 0
+    assert second["totals"]["archived"] == 0

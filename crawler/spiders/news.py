@@ -40,7 +40,8 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from crawler.items import FetchedPage, Provenance
+from crawler.items import FetchedPage, Provenance, UnchangedReason
+from crawler.middlewares import HINTS_META
 from crawler.sources import Source, load_sources, select_sources
 from crawler.summary import count, warn_source
 from crawler.urls import host_key, normalize_url
@@ -274,6 +275,15 @@ class NewsSpider(Spider):
         """Hand an article candidate to the pipelines."""
         source = response.meta["source"]
         assert self.crawler.stats is not None
+        hints = response.meta.get(HINTS_META)
+        if response.status == 304:
+            if hints is None:
+                # A 304 to a request we did not make conditional: nothing to compare with.
+                count(self.crawler.stats, source, "failed", "unexpected_304")
+                return
+            count(self.crawler.stats, source, "fetched")
+            yield self._page(response, source, hints, unchanged="not_modified")
+            return
         if not isinstance(response, HtmlResponse):
             count(self.crawler.stats, source, "skipped", "not_html")
             return
@@ -281,22 +291,32 @@ class NewsSpider(Spider):
             count(self.crawler.stats, source, "skipped", "offsite_redirect")
             return
         count(self.crawler.stats, source, "fetched")
+        yield self._page(response, source, hints)
+
+    def _page(
+        self,
+        response: Response,
+        source: str,
+        hints: Any,
+        unchanged: UnchangedReason | None = None,
+    ) -> FetchedPage:
         headers = {
             key.decode("latin-1"): b", ".join(values).decode("latin-1")
             for key, values in response.headers.items()
         }
-        yield FetchedPage(
+        redirects = response.meta.get("redirect_urls") or [response.url]
+        return FetchedPage(
             source=source,
-            requested_url=(response.request.meta.get("redirect_urls") or [response.url])[0]
-            if response.request is not None
-            else response.url,
+            requested_url=redirects[0],
             url=response.url,
             status=response.status,
             headers=headers,
-            body=response.body,
-            encoding=response.encoding,
+            body=b"" if unchanged == "not_modified" else response.body,
+            encoding=getattr(response, "encoding", "utf-8"),
             fetched_at=_now(),
             provenance=response.meta["provenance"],
+            hints=hints,
+            unchanged_before_extraction=unchanged,
         )
 
     def article_failed(self, failure: Failure) -> None:
