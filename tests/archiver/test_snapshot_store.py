@@ -140,6 +140,7 @@ def test_same_content_with_other_html_is_only_an_observation(
         "source": "news-example",
         "url": noisy.url,
         "http": {"status": 203},
+        "reason": "content_unchanged",
         "provenance": dict(noisy.provenance),
     }
 
