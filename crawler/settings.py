@@ -49,6 +49,8 @@ ARCHIVE_STORE_THREADS = _env_int("ARCHIVE_STORE_THREADS", 8)
 # Threads that run extraction off the reactor (extraction is CPU-bound; more threads than
 # cores only add contention).
 ARCHIVE_EXTRACT_THREADS = _env_int("ARCHIVE_EXTRACT_THREADS", 2)
+# Each run writes its manifest (counts, configuration hash, software) to runs/ in the archive.
+ARCHIVE_RUN_MANIFESTS = _env_bool("ARCHIVE_RUN_MANIFESTS", True)
 # Where the end-of-crawl summary is written as JSON (empty: not written).
 ARCHIVE_SUMMARY_FILE = os.environ.get("ARCHIVE_SUMMARY_FILE", "")
 # Feeds, sitemaps and sections larger than this are refused (bytes).

@@ -7,14 +7,20 @@ reason, logs it and, with ``ARCHIVE_SUMMARY_FILE``, writes it as JSON.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from archiver import ArchiverError, open_store
+from archiver.runs import new_run_id, run_manifest, write_run_manifest
+
 if TYPE_CHECKING:
+    from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
@@ -97,15 +103,114 @@ class CrawlSummary:
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
-    def spider_closed(self, reason: str) -> None:
-        """Summarise the finished crawl."""
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Summarise the finished crawl and keep its manifest in the archive."""
         assert self.crawler.stats is not None
-        summary = build_summary(self.crawler.stats.get_stats())
+        stats = self.crawler.stats.get_stats()
+        summary = build_summary(stats)
         summary["finish_reason"] = reason
         logger.info("crawl summary (%s):\n%s", reason, format_summary(summary))
+        if self.crawler.settings.getbool("ARCHIVE_RUN_MANIFESTS"):
+            try:
+                summary["run_id"], summary["manifest_key"] = self._write_manifest(
+                    spider, stats, summary
+                )
+            except ArchiverError as err:
+                # The versions are stored; only the run's own record is missing. Say so loudly.
+                logger.error("could not write the run manifest: %s", err)
         if self.summary_file:
             path = Path(self.summary_file)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_text(json.dumps(summary, indent=2, sort_keys=True), encoding="utf-8")
             tmp.replace(path)
+
+    def _write_manifest(
+        self, spider: Spider, stats: dict[str, Any], summary: dict[str, Any]
+    ) -> tuple[str, str]:
+        from crawler.pipelines import software_versions
+
+        settings = self.crawler.settings
+        started = stats.get("start_time") or datetime.now(UTC)
+        finished = stats.get("finish_time") or datetime.now(UTC)
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        if finished.tzinfo is None:
+            finished = finished.replace(tzinfo=UTC)
+        run_id = new_run_id(started)
+        sources = [src.name for src in getattr(spider, "sources", [])]
+        manifest = run_manifest(
+            run_id=run_id,
+            started_at=started,
+            finished_at=finished,
+            finish_reason=summary["finish_reason"],
+            spider=spider.name,
+            sources=sorted(set(sources) | set(summary["sources"])),
+            config_sha256=config_sha256(settings, getattr(spider, "sources_path", None)),
+            software=software_versions(),
+            counts=run_counts(summary["totals"]),
+            by_source=summary["sources"],
+        )
+        store = open_store(
+            settings.get("ARCHIVE_URI"),
+            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
+        )
+        try:
+            key = write_run_manifest(store.storage, manifest)
+        finally:
+            store.close()
+        logger.info("run %s manifest: %s", run_id, key)
+        return run_id, key
+
+
+# Settings that shape what a run archives; their hash tells two runs' configurations apart.
+CONFIG_SETTINGS = (
+    "ARCHIVE_URI",
+    "ARCHIVE_CONDITIONAL_GET",
+    "ARCHIVE_SECTION_PAGES",
+    "ARCHIVE_SITEMAP_DEPTH",
+    "AUTOTHROTTLE_ENABLED",
+    "CONCURRENT_REQUESTS",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_DELAY",
+    "DOWNLOAD_MAXSIZE",
+    "DOWNLOAD_TIMEOUT",
+    "RETRY_TIMES",
+    "ROBOTSTXT_OBEY",
+    "USER_AGENT",
+)
+
+
+def config_sha256(settings: Any, sources_path: str | None) -> str:
+    """Hash the sources file and the settings that shape a run (no credentials are read)."""
+    digest = hashlib.sha256()
+    for name in CONFIG_SETTINGS:
+        digest.update(f"{name}={settings.get(name)!r}\n".encode())
+    if sources_path:
+        try:
+            with open(sources_path, "rb") as handle:
+                digest.update(handle.read())
+        except OSError:
+            digest.update(b"<sources file unreadable>")
+    return digest.hexdigest()
+
+
+def run_counts(totals: dict[str, Any]) -> dict[str, Any]:
+    """Name a run's counts as its manifest gives them."""
+    archived_by = totals.get("archived_by", {})
+    unchanged_by = totals.get("unchanged_by", {})
+    states_by = totals.get("states_by", {})
+    return {
+        "fetched": totals.get("fetched", 0),
+        "extracted": totals.get("extracted", 0),
+        "new": archived_by.get("new", 0),
+        "changed": archived_by.get("changed", 0),
+        "unchanged": totals.get("unchanged", 0),
+        "not_modified": unchanged_by.get("not_modified", 0),
+        "same_html": unchanged_by.get("same_html", 0),
+        "removed": states_by.get("removed", 0),
+        "skipped": totals.get("skipped", 0),
+        "skipped_by": totals.get("skipped_by", {}),
+        "failed": totals.get("failed", 0),
+        "failed_by": totals.get("failed_by", {}),
+    }

@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from archiver import SnapshotStore, open_store
+from archiver.runs import iter_run_manifests
 from crawler.demosite.server import DemoSite, load_manifest
 from crawler.urls import normalize_url
 from tests.servers.seaweedfs import SeaweedFS
@@ -237,6 +238,25 @@ def test_crawl_archives_every_article_then_only_changes(
     fourth = crawl(sources, backend, tmp_path)
     assert fourth["totals"]["archived"] == 0, fourth
     assert fourth["totals"]["unchanged"] == len(expected)
+
+    # Every run left its manifest, and the manifests' counts match what the archive holds.
+    manifests = list(iter_run_manifests(store.storage))
+    assert [m["run_id"] for m in manifests] == [
+        run["run_id"] for run in (first, second, third, fourth)
+    ]
+    first_manifest = manifests[0]
+    assert first_manifest["counts"]["new"] == len(expected)
+    assert first_manifest["counts"]["failed_by"] == totals["failed_by"]
+    assert first_manifest["sources"] == sorted(site.outlets)
+    assert first_manifest["finish_reason"] == "finished"
+    assert len(first_manifest["config_sha256"]) == 64
+    assert first_manifest["software"]["newsarchive"]
+    assert manifests[1]["counts"]["not_modified"] == len(expected)
+    stored_versions = sum(len(store.history(e.identity)) for e in expected)
+    made = sum(m["counts"]["new"] + m["counts"]["changed"] for m in manifests)
+    assert made == stored_versions == len(expected) + 1
+    observed = sum(len(store.observations(e.identity)) for e in expected)
+    assert observed == sum(m["counts"]["unchanged"] for m in manifests)
 
 
 def _closed_port() -> int:

@@ -42,7 +42,7 @@ from crawler.discovery import (
 )
 from crawler.items import FetchedPage, Provenance, UnchangedReason
 from crawler.middlewares import HINTS_META
-from crawler.sources import Source, load_sources, select_sources
+from crawler.sources import Source, default_sources_path, load_sources, select_sources
 from crawler.summary import count, warn_source
 from crawler.urls import host_key, normalize_url
 
@@ -106,6 +106,7 @@ class NewsSpider(Spider):
         self.sources_file = sources_file
         self.given_urls = _read_urls(urls) if urls else []
         self.sources: list[Source] = []
+        self.sources_path: str | None = None
         self.max_listing_size = 20 * 1024 * 1024
         self.sitemap_depth = 3
         self.section_pages = 2
@@ -117,6 +118,7 @@ class NewsSpider(Spider):
         settings = crawler.settings
         path = spider.sources_file or settings.get("ARCHIVE_SOURCES") or None
         known = load_sources(path)
+        spider.sources_path = str(path or default_sources_path())
         if spider.source_names:
             spider.sources = select_sources(known, spider.source_names)
         elif spider.given_urls:
