@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from archiver import ArchiverError, SnapshotStore, open_store
 from crawler.urls import identity_url
@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_META = "newsarchive_retry_after"
 HINTS_META = "newsarchive_hints"
+SKIP_ARCHIVED_META = "newsarchive_skip_archived"
+
+
+class AlreadyArchived(IgnoreRequest):
+    """A backfill request for an article the archive already holds."""
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -140,6 +145,8 @@ class ConditionalGetMiddleware:
             logger.warning("no fetch hints for %s: %s", request.url, err)
             hints = None
         request.meta[HINTS_META] = hints
+        if hints is not None and request.meta.get(SKIP_ARCHIVED_META):
+            raise AlreadyArchived(f"already archived: {request.url} ({hints.version_key})")
         if hints is None or not self.send_validators:
             return
         if hints.etag:

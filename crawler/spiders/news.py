@@ -32,6 +32,7 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
+from crawler.backfill import DateWindow, Progress
 from crawler.discovery import (
     Listed,
     ListingError,
@@ -40,8 +41,9 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
+from crawler.errors import CrawlerError
 from crawler.items import FetchedPage, Provenance, UnchangedReason
-from crawler.middlewares import HINTS_META
+from crawler.middlewares import HINTS_META, SKIP_ARCHIVED_META, AlreadyArchived
 from crawler.sources import Source, default_sources_path, load_sources, select_sources
 from crawler.summary import count, warn_source
 from crawler.urls import host_key, normalize_url
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ListingKind = Literal["feed", "sitemap", "section"]
+# Reasons a page was not fetched by choice rather than by failure.
+SKIP_REASONS = frozenset({"robots_disallowed", "already_archived"})
 ADHOC_SOURCE = "urls"
 
 
@@ -65,6 +69,8 @@ def failure_reason(failure: Failure) -> str:
     error = failure.value
     if isinstance(error, HttpError):
         return f"http_{error.response.status}"
+    if isinstance(error, AlreadyArchived):
+        return "already_archived"
     if isinstance(error, IgnoreRequest):
         return "robots_disallowed" if "robots" in str(error).lower() else "ignored"
     # Scrapy 2.13+ raises its own download errors; older ones let Twisted's through.
@@ -99,12 +105,21 @@ class NewsSpider(Spider):
         source: str | None = None,
         sources_file: str | None = None,
         urls: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.source_names = [n.strip() for n in (source or "").split(",") if n.strip()]
         self.sources_file = sources_file
         self.given_urls = _read_urls(urls) if urls else []
+        if until and not since:
+            raise CrawlerError("until= needs since=: a backfill window starts somewhere")
+        self.window = DateWindow.parse(since, until) if since else None
+        # A backfill (a date window, or a file of URLs) skips what the archive already holds,
+        # so running it again after an interruption finishes it without duplicates.
+        self.backfill = self.window is not None or bool(urls and Path(urls).is_file())
+        self.progress = Progress(label="backfill" if self.backfill else "crawl")
         self.sources: list[Source] = []
         self.sources_path: str | None = None
         self.max_listing_size = 20 * 1024 * 1024
@@ -153,7 +168,15 @@ class NewsSpider(Spider):
                 if request is not None:
                     yield request
             return
+        assert self.crawler.stats is not None
         for src in self.sources:
+            if self.window is not None:
+                # Feeds and section pages show only today's news; sitemaps go back in time.
+                if not src.sitemaps:
+                    warn_source(self.crawler.stats, src.name, "no sitemaps to backfill from")
+                for url in src.sitemaps:
+                    yield self._listing_request(src, url, "sitemap")
+                continue
             for url in src.feeds:
                 yield self._listing_request(src, url, "feed")
             for url in src.sitemaps:
@@ -192,12 +215,11 @@ class NewsSpider(Spider):
         )
 
     def _article_request(self, source: str, url: str, provenance: Provenance) -> Request:
-        return Request(
-            url,
-            callback=self.parse_article,
-            errback=self.article_failed,
-            meta={"source": source, "provenance": provenance, "download_slot": host_key(url)},
-        )
+        self.progress.found()
+        meta = {"source": source, "provenance": provenance, "download_slot": host_key(url)}
+        if self.backfill:
+            meta[SKIP_ARCHIVED_META] = True
+        return Request(url, callback=self.parse_article, errback=self.article_failed, meta=meta)
 
     # --- listings ---------------------------------------------------------------------------
     def parse_listing(self, response: Response) -> Iterable[Request]:
@@ -228,6 +250,8 @@ class NewsSpider(Spider):
             raise ListingError(f"sitemap index nested deeper than {self.sitemap_depth}")
         for entry in entries:
             child = response.urljoin(entry.url)
+            if self.window is not None and not self.window.may_hold(entry.date):
+                continue
             if src.allows(child):
                 yield self._listing_request(src, child, "sitemap", depth=depth)
 
@@ -258,6 +282,8 @@ class NewsSpider(Spider):
                 continue
             if url in seen or not src.is_article_url(url):
                 continue
+            if self.window is not None and not self.window.admits(entry.date):
+                continue
             seen.add(url)
             provenance = Provenance(via, response.url, _now(), entry.date)
             yield self._article_request(src.name, url, provenance)
@@ -277,6 +303,7 @@ class NewsSpider(Spider):
         """Hand an article candidate to the pipelines."""
         source = response.meta["source"]
         assert self.crawler.stats is not None
+        self.progress.finished()
         hints = response.meta.get(HINTS_META)
         if response.status == 304:
             if hints is None:
@@ -324,11 +351,16 @@ class NewsSpider(Spider):
     def article_failed(self, failure: Failure) -> None:
         """Count a failed article fetch by reason."""
         request = failure.request  # type: ignore[attr-defined]
+        self.progress.finished()
         reason = failure_reason(failure)
-        outcome = "skipped" if reason == "robots_disallowed" else "failed"
+        outcome = "skipped" if reason in SKIP_REASONS else "failed"
         assert self.crawler.stats is not None
         count(self.crawler.stats, request.meta["source"], outcome, reason)
         logger.info("article %s %s: %s", request.url, outcome, reason)
 
     def _source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
+
+    def closed(self, reason: str) -> None:
+        """Log the final progress of the run."""
+        self.progress.log()
