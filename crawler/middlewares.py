@@ -13,12 +13,14 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from archiver import ArchiverError, SnapshotStore, open_store
+from archiver.listings import read_listing_state
 from crawler.urls import identity_url
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_META = "newsarchive_retry_after"
 HINTS_META = "newsarchive_hints"
+LISTING_CONDITIONAL_META = "newsarchive_listing_conditional"
+LISTING_STATE_META = "newsarchive_listing_state"
 SKIP_ARCHIVED_META = "newsarchive_skip_archived"
 
 
@@ -133,6 +137,9 @@ class ConditionalGetMiddleware:
 
     async def process_request(self, request: Request) -> None:
         """Add the validators of the article's last fetch to its request."""
+        if request.meta.get(LISTING_CONDITIONAL_META):
+            await self._listing_validators(request)
+            return
         # A redirect carries the meta of its request: look again only if that found nothing.
         if "provenance" not in request.meta or request.meta.get(HINTS_META) is not None:
             return
@@ -149,15 +156,36 @@ class ConditionalGetMiddleware:
             raise AlreadyArchived(f"already archived: {request.url} ({hints.version_key})")
         if hints is None or not self.send_validators:
             return
-        if hints.etag:
-            request.headers.setdefault(b"If-None-Match", hints.etag.encode("latin-1"))
-        if hints.last_modified:
-            request.headers.setdefault(b"If-Modified-Since", hints.last_modified.encode("latin-1"))
-        statuses = list(request.meta.get("handle_httpstatus_list", []))
-        if 304 not in statuses:
-            request.meta["handle_httpstatus_list"] = [*statuses, 304]
+        _add_validators(request, hints.etag, hints.last_modified)
+
+    async def _listing_validators(self, request: Request) -> None:
+        if LISTING_STATE_META in request.meta:
+            return
+        loop = asyncio.get_running_loop()
+        job = partial(read_listing_state, self.store.storage, request.url)
+        try:
+            state = await loop.run_in_executor(self.executor, job)
+        except ArchiverError as err:
+            logger.warning("no listing state for %s: %s", request.url, err)
+            state = None
+        request.meta[LISTING_STATE_META] = state
+        if state is not None and self.send_validators:
+            _add_validators(request, state.etag, state.last_modified)
 
     def close(self) -> None:
         """Release the thread pool and the archive's connections."""
         self.executor.shutdown(wait=True)
         self.store.close()
+
+
+def _add_validators(request: Request, etag: str | None, last_modified: str | None) -> None:
+    """Make ``request`` conditional, and let a 304 answer reach the spider."""
+    if not etag and not last_modified:
+        return
+    if etag:
+        request.headers.setdefault(b"If-None-Match", etag.encode("latin-1"))
+    if last_modified:
+        request.headers.setdefault(b"If-Modified-Since", last_modified.encode("latin-1"))
+    statuses = list(request.meta.get("handle_httpstatus_list", []))
+    if 304 not in statuses:
+        request.meta["handle_httpstatus_list"] = [*statuses, 304]

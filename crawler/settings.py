@@ -86,6 +86,9 @@ ARCHIVE_RETRY_BACKOFF_MAX = _env_float("ARCHIVE_RETRY_BACKOFF_MAX", 60.0)
 # Articles already archived are fetched with If-None-Match / If-Modified-Since; a 304 or a
 # byte-identical body is recorded as an observation without extraction.
 ARCHIVE_CONDITIONAL_GET = _env_bool("ARCHIVE_CONDITIONAL_GET", True)
+# Feeds, sitemaps and section pages unchanged since the last finished crawl (a 304, or the
+# same bytes) are not parsed again: edits to articles they list are caught by revisits.
+ARCHIVE_SKIP_UNCHANGED_LISTINGS = _env_bool("ARCHIVE_SKIP_UNCHANGED_LISTINGS", True)
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryBackoffMiddleware": 560,
     "crawler.middlewares.ConditionalGetMiddleware": 570,

@@ -40,6 +40,9 @@ FAST = [
     "-s",
     "ARCHIVE_RETRY_BACKOFF_BASE=0.1",
 ]
+# The scenario re-reads every listing so each run revisits every article; skipping unchanged
+# listings has its own test below.
+EVERY_LISTING = ["-s", "ARCHIVE_SKIP_UNCHANGED_LISTINGS=0"]
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def test_crawl_archives_every_article_then_only_changes(
     assert len(expected) >= 30
 
     # First crawl: every article, once, with the fields the manifest promises.
-    first = crawl(sources, backend, tmp_path)
+    first = crawl(sources, backend, tmp_path, *EVERY_LISTING)
     totals = first["totals"]
     assert totals["archived"] == len(expected), first
     assert totals["archived_by"] == {"new": len(expected)}
@@ -201,7 +204,7 @@ def test_crawl_archives_every_article_then_only_changes(
     # Second crawl of the unchanged site: observations only.
     # The site answers 304 to the validators of the last fetch: no article is extracted again
     # (only the paywalled page, which has no version to compare with, is looked at again).
-    second = crawl(sources, backend, tmp_path)
+    second = crawl(sources, backend, tmp_path, *EVERY_LISTING)
     assert second["totals"]["archived"] == 0, second
     assert second["totals"]["unchanged"] == len(expected)
     assert second["totals"]["unchanged_by"] == {"not_modified": len(expected)}
@@ -215,7 +218,7 @@ def test_crawl_archives_every_article_then_only_changes(
     # One article is edited: exactly one new version, with its own JSON and HTML.
     edited = next(e for e in expected if "two_editions" in e.page["roles"])
     site.set_edition(2)
-    third = crawl(sources, backend, tmp_path)
+    third = crawl(sources, backend, tmp_path, *EVERY_LISTING)
     assert third["totals"]["archived_by"] == {"changed": 1}, third
     assert third["totals"]["unchanged"] == len(expected) - 1
     assert third["totals"]["extracted"] == 1 + not_articles
@@ -235,7 +238,7 @@ def test_crawl_archives_every_article_then_only_changes(
     assert history[0]["article"]["headline"] == edited.page["headline"]
 
     # A new process with nothing on its local disk reads the archive and adds nothing.
-    fourth = crawl(sources, backend, tmp_path)
+    fourth = crawl(sources, backend, tmp_path, *EVERY_LISTING)
     assert fourth["totals"]["archived"] == 0, fourth
     assert fourth["totals"]["unchanged"] == len(expected)
 
@@ -346,8 +349,37 @@ def test_a_byte_identical_page_is_not_extracted_again(site: DemoSite, tmp_path: 
     archived = first["totals"]["archived"]
     assert archived == first["totals"]["extracted"] > 0
     second = crawl(
-        sources, backend, tmp_path, "--source", "meridian-wire", "-s", "ARCHIVE_CONDITIONAL_GET=0"
+        sources,
+        backend,
+        tmp_path,
+        "--source",
+        "meridian-wire",
+        "-s",
+        "ARCHIVE_CONDITIONAL_GET=0",
+        *EVERY_LISTING,
     )
     assert second["totals"]["unchanged_by"] == {"same_html": archived}, second
     assert second["totals"].get("extracted", 0) == 0
     assert second["totals"]["archived"] == 0
+
+
+def test_unchanged_listings_are_not_parsed_again(site: DemoSite, tmp_path: Path) -> None:
+    """A feed answered 304 (or the same bytes) leads to no article request at all."""
+    site.set_edition(1)
+    sources = site.write_sources(tmp_path / "sources.toml")
+    backend = Backend(str(tmp_path / "archive"), {})
+    first = crawl(sources, backend, tmp_path, "--source", "harbour-herald")
+    assert first["totals"]["archived"] > 0
+    site.clear_request_log()
+    second = crawl(sources, backend, tmp_path, "--source", "harbour-herald")
+    assert second["sources"]["harbour-herald"]["listings_unchanged_by"] == {"not_modified": 1}
+    assert second["totals"]["fetched"] == 0
+    requested = [r.path for r in site.request_log if r.path != "/robots.txt"]
+    assert requested == ["/feeds/world.rss"]
+    assert [r.status for r in site.request_log if r.path == "/feeds/world.rss"] == [304]
+    # Without validators, the same bytes are recognised too.
+    third = crawl(
+        sources, backend, tmp_path, "--source", "harbour-herald", "-s", "ARCHIVE_CONDITIONAL_GET=0"
+    )
+    assert third["sources"]["harbour-herald"]["listings_unchanged_by"] == {"same_body": 1}
+    assert third["totals"]["fetched"] == 0

@@ -32,6 +32,7 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
+from archiver import open_store
 from crawler.backfill import DateWindow, Progress
 from crawler.discovery import (
     Listed,
@@ -42,8 +43,14 @@ from crawler.discovery import (
     parse_sitemap,
 )
 from crawler.errors import CrawlerError
+from crawler.incremental import ListingLedger
 from crawler.items import FetchedPage, Provenance, UnchangedReason
-from crawler.middlewares import HINTS_META, SKIP_ARCHIVED_META, AlreadyArchived
+from crawler.middlewares import (
+    HINTS_META,
+    LISTING_CONDITIONAL_META,
+    SKIP_ARCHIVED_META,
+    AlreadyArchived,
+)
 from crawler.sources import Source, default_sources_path, load_sources, select_sources
 from crawler.summary import count, warn_source
 from crawler.urls import host_key, normalize_url
@@ -120,6 +127,8 @@ class NewsSpider(Spider):
         # so running it again after an interruption finishes it without duplicates.
         self.backfill = self.window is not None or bool(urls and Path(urls).is_file())
         self.progress = Progress(label="backfill" if self.backfill else "crawl")
+        self.ledger = ListingLedger()
+        self.skip_unchanged_listings = True
         self.sources: list[Source] = []
         self.sources_path: str | None = None
         self.max_listing_size = 20 * 1024 * 1024
@@ -143,6 +152,7 @@ class NewsSpider(Spider):
         spider.max_listing_size = settings.getint("ARCHIVE_MAX_LISTING_SIZE")
         spider.sitemap_depth = settings.getint("ARCHIVE_SITEMAP_DEPTH")
         spider.section_pages = settings.getint("ARCHIVE_SECTION_PAGES")
+        spider.skip_unchanged_listings = settings.getbool("ARCHIVE_SKIP_UNCHANGED_LISTINGS")
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         for src in spider.sources:
             overrides: dict[str, Any] = {}
@@ -209,6 +219,8 @@ class NewsSpider(Spider):
                 "page": page,
                 "download_slot": host_key(url),
                 "download_maxsize": self.max_listing_size,
+                # A backfill must read sitemaps whatever the last crawl saw of them.
+                LISTING_CONDITIONAL_META: self.skip_unchanged_listings and not self.backfill,
             },
             # Several sources may share a listing; each must see it.
             dont_filter=True,
@@ -228,6 +240,12 @@ class NewsSpider(Spider):
         src = self._source(meta["source"])
         kind: ListingKind = meta["listing_kind"]
         assert self.crawler.stats is not None
+        unchanged = self.ledger.unchanged(response)
+        if unchanged is not None:
+            count(self.crawler.stats, src.name, "listings_unchanged", unchanged)
+            return
+        if response.status == 304:
+            return
         count(self.crawler.stats, src.name, "listings", kind)
         try:
             if kind == "feed":
@@ -238,6 +256,8 @@ class NewsSpider(Spider):
                 yield from self._from_section(src, response)
         except ListingError as err:
             warn_source(self.crawler.stats, src.name, f"{kind} {response.url}: {err}")
+            return
+        self.ledger.parsed(src.name, response)
 
     def _from_sitemap(self, src: Source, response: Response) -> Iterable[Request]:
         body = maybe_gunzip(response.body, self.max_listing_size)
@@ -362,5 +382,18 @@ class NewsSpider(Spider):
         return next(s for s in self.sources if s.name == name)
 
     def closed(self, reason: str) -> None:
-        """Log the final progress of the run."""
+        """Log the final progress; remember the listings parsed, for the next run to skip."""
         self.progress.log()
+        if not self.ledger.pending:
+            return
+        assert self.crawler.stats is not None
+        settings = self.crawler.settings
+        store = open_store(
+            settings.get("ARCHIVE_URI"),
+            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
+        )
+        try:
+            # The reactor is stopping: a short blocking write here delays nothing else.
+            self.ledger.save(store.storage, self.crawler.stats.get_stats(), reason)
+        finally:
+            store.close()
