@@ -229,10 +229,22 @@ def version_record(
     }
 
 
-ObservationReason = Literal["content_unchanged", "not_modified", "same_html"]
+ObservationReason = Literal[
+    "content_unchanged",
+    "not_modified",
+    "same_html",
+    "removed_unconfirmed",
+    "redirected_unconfirmed",
+    "paywalled_unconfirmed",
+    "removed",
+    "redirected",
+    "paywalled",
+]
 """Why a fetch added no version: its extracted content equalled the latest version's, the
 server answered 304 Not Modified, or the body was byte-identical to the last one seen (the
-last two are decided before extraction)."""
+last two are decided before extraction). A revisit that found the article gone adds the
+state it saw: ``removed_unconfirmed`` for a first sighting, ``removed`` for one that confirms
+or repeats a recorded state (see :mod:`archiver.states`)."""
 
 
 def validators(headers: Mapping[str, str]) -> dict[str, str]:

@@ -8,15 +8,16 @@ what it did (its counts), so a gap or a failure in the archive can be traced to 
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import StorageError
-from .records import compact_utc, encode_record, iso_utc
+from .records import compact_utc, encode_record, gzip_bytes, iso_utc
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -74,6 +75,36 @@ def write_run_manifest(storage: Storage, manifest: Mapping[str, Any]) -> str:
     return key
 
 
+def checks_key(run_id: str) -> str:
+    """Return the key of a run's log of articles found unchanged before extraction."""
+    return run_key(run_id).removesuffix(".json") + ".checks.jsonl.gz"
+
+
+def write_run_checks(storage: Storage, run_id: str, checks: Iterable[Mapping[str, Any]]) -> str:
+    """Store a run's checks (one JSON line each, gzip) once, and return the key.
+
+    A 304 or a byte-identical page writes nothing of its own: one object per run keeps the
+    evidence that the article was seen unchanged, and when.
+    """
+    lines = b"".join(
+        json.dumps(check, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+        for check in checks
+    )
+    key = checks_key(run_id)
+    storage.put(key, gzip_bytes(lines), content_type="application/gzip", if_none_match=True)
+    return key
+
+
+def iter_run_checks(storage: Storage, run_id: str) -> Iterator[dict[str, Any]]:
+    """Yield the checks a run logged (nothing if it logged none)."""
+    data = storage.get(checks_key(run_id))
+    if data is None:
+        return
+    for line in gzip.decompress(data).splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
 def iter_run_manifests(storage: Storage, day: datetime | None = None) -> Iterator[dict[str, Any]]:
     """Yield run manifests oldest first: every one, or those of one UTC day."""
     prefix = f"{RUNS}/"
@@ -81,6 +112,8 @@ def iter_run_manifests(storage: Storage, day: datetime | None = None) -> Iterato
         day = day.astimezone(UTC)
         prefix = f"{RUNS}/{day:%Y/%m/%d}/"
     for key in sorted(storage.list(prefix)):
+        if not key.endswith(".json"):
+            continue
         data = storage.get(key)
         if data is None:
             continue

@@ -33,6 +33,7 @@ from .records import (
     validators,
     version_record,
 )
+from .states import read_states
 from .uri import open_storage
 
 if TYPE_CHECKING:
@@ -269,6 +270,10 @@ class SnapshotStore:
         for key in self.storage.list(keys.observations_prefix(aid)):
             records.append(self._read(key, OBSERVATION_SCHEMA))
         return records
+
+    def states(self, identity_url: str) -> list[dict[str, Any]]:
+        """Return every state-change record of an article (removed, restored...), oldest first."""
+        return read_states(self.storage, identity_url)
 
     def _current(self, aid: str) -> _Latest | None:
         cached = self._cache.get(aid)

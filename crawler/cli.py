@@ -1,4 +1,4 @@
-"""The ``newsarchive`` command line: ``crawl``, ``extract`` and ``demo``."""
+"""The ``newsarchive`` command: ``crawl``, ``revisit``, ``extract`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -40,8 +40,12 @@ def run_crawl(
     urls: Sequence[str] = (),
     summary_file: str | None = None,
     extra: dict[str, Any] | None = None,
+    spider: str = "news",
 ) -> dict[str, Any]:
-    """Run one crawl in this process and return its summary (see :mod:`crawler.summary`)."""
+    """Run one crawl in this process and return its summary (see :mod:`crawler.summary`).
+
+    ``spider`` is ``news`` (discover and archive) or ``revisit`` (fetch due articles again).
+    """
     from scrapy.crawler import CrawlerProcess
 
     from crawler.sources import load_sources, select_sources
@@ -65,7 +69,7 @@ def run_crawl(
             spider_args["source"] = ",".join(source_names)
         if urls:
             spider_args["urls"] = ",".join(urls)
-        process.crawl("news", **spider_args)
+        process.crawl(spider, **spider_args)
         process.start()
         path = Path(summary_path)
         if not path.exists():
@@ -97,6 +101,31 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         extra=_parse_settings(args.set or ()),
     )
     print(format_summary(summary))
+    return EXIT_OK if summary.get("finish_reason") == "finished" else EXIT_FAILED
+
+
+def cmd_revisit(args: argparse.Namespace) -> int:
+    """Fetch again the archived articles whose revisit is due."""
+    from crawler.summary import format_summary
+
+    extra: dict[str, Any] = _parse_settings(args.set or ())
+    if args.state_dir:
+        extra["ARCHIVE_STATE_DIR"] = args.state_dir
+    summary = run_crawl(
+        sources=args.sources,
+        archive=args.archive,
+        source_names=args.source or (),
+        summary_file=args.summary,
+        extra=extra,
+        spider="revisit",
+    )
+    print(format_summary(summary))
+    for name, entry in summary["sources"].items():
+        states = entry.get("states_by") or {}
+        detail = ", ".join(f"{state}={n}" for state, n in sorted(states.items()))
+        print(
+            f"  {name}: revisited={entry.get('revisited', 0)}" + (f"; {detail}" if detail else "")
+        )
     return EXIT_OK if summary.get("finish_reason") == "finished" else EXIT_FAILED
 
 
@@ -157,6 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting"
     )
     crawl.set_defaults(func=cmd_crawl)
+
+    revisit = commands.add_parser(
+        "revisit", help="fetch due articles again, to catch edits and removals"
+    )
+    revisit.add_argument("--sources", help="sources TOML file (default: the bundled list)")
+    revisit.add_argument("--archive", help="archive URI: a folder or s3://bucket/prefix")
+    revisit.add_argument(
+        "--source", action="append", help="revisit only this source's articles (repeatable)"
+    )
+    revisit.add_argument("--state-dir", help="folder of the revisit queue (ARCHIVE_STATE_DIR)")
+    revisit.add_argument("--summary", help="also write the crawl summary to this JSON file")
+    revisit.add_argument(
+        "-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting"
+    )
+    revisit.set_defaults(func=cmd_revisit)
 
     extract = commands.add_parser("extract", help="print the article of an HTML file or URL")
     extract.add_argument("target", help="an HTML file or an http(s) URL")

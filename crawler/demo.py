@@ -41,7 +41,9 @@ def run_demo(archive: Path) -> int:
         for name, base in site.outlets.items():
             print(f"  {name:<16} {base}/")
         print(f"Crawling it into {archive}/ ...\n")
-        summary = run_crawl(sources=str(sources), archive=str(archive), extra=DEMO_SETTINGS)
+        # The demo's revisit queue is as temporary as its site.
+        settings = {**DEMO_SETTINGS, "ARCHIVE_STATE_DIR": str(Path(tmp) / "state")}
+        summary = run_crawl(sources=str(sources), archive=str(archive), extra=settings)
     print(format_summary(summary))
     records = archived_versions(archive)
     print(f"\n{len(records)} versions in {archive}/:")

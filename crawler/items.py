@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 ImageRole = Literal["lead", "inline"]
-DiscoveredVia = Literal["feed", "sitemap", "section", "url"]
+DiscoveredVia = Literal["feed", "sitemap", "section", "url", "revisit"]
 UnchangedReason = Literal["not_modified", "same_html"]
 
 
@@ -75,7 +75,8 @@ class Provenance:
 
     discovered_via: DiscoveredVia
     discovered_from: str | None = None
-    """The feed, sitemap or section page that listed the URL (``None`` for a given URL)."""
+    """The feed, sitemap or section page that listed the URL (``None`` for a given URL); for a
+    revisit, the identity URL of the article revisited."""
     first_seen: str | None = None
     """When this crawl first saw the URL (ISO 8601, UTC)."""
     listed_date: str | None = None
@@ -109,3 +110,6 @@ class FetchedPage:
     unchanged_before_extraction: UnchangedReason | None = None
     """``not_modified`` (a 304) or ``same_html`` (the body of the last fetch, byte for byte):
     the page needs no extraction, only an observation."""
+    archived: Any = field(default=None, repr=False)
+    """What the archive pipeline did with the page (``archiver.ArchiveResult``: new, changed or
+    unchanged, and the key written), once it has archived it."""

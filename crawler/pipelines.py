@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from archiver import ArchiverError, Capture, SnapshotStore, open_store
+from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore, open_store
+from archiver.keys import article_id
+from archiver.runs import write_run_checks
 from crawler import __version__
 from crawler.extract import extract_article
-from crawler.items import FetchedPage
+from crawler.items import FetchedPage, UnchangedReason
 from crawler.sources import load_sources
-from crawler.summary import count
+from crawler.summary import CHECKS_KEY_STAT, RUN_ID_KEY, count
 from crawler.urls import identity_url
 
 if TYPE_CHECKING:
@@ -44,6 +46,10 @@ def software_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[package] = "unknown"
     return versions
+
+
+class NotArticle(DropItem):
+    """The page is not an article (the extractor returned None): a front, a video, a paywall."""
 
 
 class ExtractPipeline:
@@ -87,7 +93,7 @@ class ExtractPipeline:
             raise DropItem(f"extraction failed for {item.url}: {err!r}") from err
         if article is None:
             count(self.stats, item.source, "skipped", "not_article")
-            raise DropItem(f"not an article: {item.url}", log_level="INFO")
+            raise NotArticle(f"not an article: {item.url}", log_level="INFO")
         item.article = article
         return item
 
@@ -111,6 +117,7 @@ class ArchivePipeline:
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="archive")
         self.allows = allows
         self.software = software_versions()
+        self.checks: list[dict[str, Any]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -163,9 +170,8 @@ class ArchivePipeline:
         reason = item.unchanged_before_extraction
         try:
             if reason is not None:
-                capture = self.capture(item, identity=item.hints.identity_url)
-                job = partial(self.store.observe, capture, item.hints, reason)
-                result = await loop.run_in_executor(self.executor, job)
+                # Nothing to write per page: the run's check log keeps the evidence.
+                result = self.check(item, reason)
             elif item.article is not None:
                 capture = self.capture(item)
                 result = await loop.run_in_executor(self.executor, self.store.archive, capture)
@@ -180,11 +186,39 @@ class ArchivePipeline:
         else:
             count(self.stats, item.source, "archived", result.outcome)
         logger.info("%s %s -> %s", result.outcome, item.url, result.key)
+        item.archived = result
         # Keep the raw body out of what Scrapy logs or exports downstream.
         item.body = b""
         return item
 
+    def check(self, item: FetchedPage, reason: UnchangedReason) -> ArchiveResult:
+        """Note a page found unchanged before extraction in the run's check log."""
+        hints: FetchHints = item.hints
+        self.checks.append(
+            {
+                "identity_url": hints.identity_url,
+                "version": hints.version,
+                "version_key": hints.version_key,
+                "observed_at": item.fetched_at,
+                "reason": reason,
+                "url": item.url,
+                "status": item.status,
+                "source": item.source,
+            }
+        )
+        return ArchiveResult(
+            "unchanged", article_id(hints.identity_url), hints.version, hints.version_key
+        )
+
     def close_spider(self) -> None:
-        """Wait for pending writes, then release the archive."""
+        """Wait for pending writes, write the run's check log, then release the archive."""
         self.executor.shutdown(wait=True)
+        run_id = self.stats.get_value(RUN_ID_KEY)
+        if self.checks and run_id:
+            try:
+                key = write_run_checks(self.store.storage, run_id, self.checks)
+                self.stats.set_value(CHECKS_KEY_STAT, key)
+            except ArchiverError as err:
+                # Only the evidence of unchanged fetches is lost; no version is at stake.
+                logger.error("could not write the check log of run %s: %s", run_id, err)
         self.store.close()

@@ -53,6 +53,17 @@ ARCHIVE_EXTRACT_THREADS = _env_int("ARCHIVE_EXTRACT_THREADS", 2)
 ARCHIVE_RUN_MANIFESTS = _env_bool("ARCHIVE_RUN_MANIFESTS", True)
 # Where the end-of-crawl summary is written as JSON (empty: not written).
 ARCHIVE_SUMMARY_FILE = os.environ.get("ARCHIVE_SUMMARY_FILE", "")
+# The crawler's own local state (the revisit queue, revisits.sqlite); a folder.
+ARCHIVE_STATE_DIR = os.environ.get("ARCHIVE_STATE_DIR", "state")
+# Revisit each new article this long after it was first seen, to catch edits and removals;
+# empty: no revisits. A source's `revisit` list in the sources file wins.
+ARCHIVE_REVISIT_STEPS = os.environ.get("ARCHIVE_REVISIT_STEPS", "1h,6h,24h,3d,7d")
+# A removal, redirect or paywall seen once is checked again this much later; two sightings
+# in a row confirm it.
+ARCHIVE_REVISIT_CONFIRM_AFTER = os.environ.get("ARCHIVE_REVISIT_CONFIRM_AFTER", "1h")
+# A revisit crawl holds the articles it took for this long, so a second one leaves them alone;
+# those it could not record come back when it runs out.
+ARCHIVE_REVISIT_LEASE = os.environ.get("ARCHIVE_REVISIT_LEASE", "2h")
 # Feeds, sitemaps and sections larger than this are refused (bytes).
 ARCHIVE_MAX_LISTING_SIZE = _env_int("ARCHIVE_MAX_LISTING_SIZE", 20 * 1024 * 1024)
 # Sitemap indexes are followed at most this deep.
@@ -111,6 +122,7 @@ EXTENSIONS = {
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,
     "crawler.pipelines.ArchivePipeline": 200,
+    "crawler.revisit_pipeline.RevisitPipeline": 300,
 }
 
 # --- engine -----------------------------------------------------------------------------------

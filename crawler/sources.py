@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import InvalidURLError, SourcesError
+from crawler.revisit_policy import parse_duration, parse_steps
 from crawler.urls import (
     DEFAULT_PORTS,
     domain_entry,
@@ -40,6 +41,7 @@ SOURCE_KEYS: tuple[str, ...] = (
     "region",
     "enabled",
     "schedule",
+    "revisit",
 )
 DEFAULTS_KEYS: tuple[str, ...] = ("download_delay", "concurrency", "schedule")
 TOP_LEVEL_KEYS: tuple[str, ...] = ("sources", "defaults")
@@ -87,6 +89,9 @@ class Source:
     """Whether a crawl of "all sources" includes this one."""
     schedule: str | None = None
     """How often to crawl: an interval such as ``30m`` or a 5-field cron expression."""
+    revisit: tuple[str, ...] | None = None
+    """When to revisit each new article, counted from its first sighting (``("30m", "2h")``);
+    ``()``: never; ``None``: the crawl's ``ARCHIVE_REVISIT_STEPS``."""
 
     @property
     def article_pattern_strings(self) -> tuple[str, ...]:
@@ -249,6 +254,7 @@ def _parse_source(name: str, table: Any, defaults: dict[str, Any], ctx: _Context
         region=_text(table, "region", ctx),
         enabled=enabled,
         schedule=schedule if schedule is not None else defaults["schedule"],
+        revisit=_revisit(table, ctx),
     )
 
 
@@ -357,6 +363,22 @@ def _schedule(table: dict[str, Any], ctx: _Context) -> str | None:
     if problem is not None:
         raise ctx.error("schedule", problem)
     return " ".join(value.split())
+
+
+def _revisit(table: dict[str, Any], ctx: _Context) -> tuple[str, ...] | None:
+    if "revisit" not in table:
+        return None
+    steps = [item.strip() for item in _list(table, "revisit", "durations", ctx)]
+    for i, step in enumerate(steps):
+        try:
+            parse_duration(step)
+        except ValueError as err:
+            raise ctx.error(f"revisit[{i}]", str(err)) from err
+    try:
+        parse_steps(steps)
+    except ValueError as err:
+        raise ctx.error("revisit", str(err)) from err
+    return tuple(steps)
 
 
 def schedule_problem(text: str) -> str | None:

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "newsarchive/"
 WARNINGS_KEY = "newsarchive_warnings"
+RUN_ID_KEY = "newsarchive_run_id"
+CHECKS_KEY_STAT = "newsarchive_checks_key"
 OUTCOMES = ("fetched", "archived", "unchanged", "skipped", "failed")
 
 
@@ -100,8 +102,14 @@ class CrawlSummary:
     def from_crawler(cls, crawler: Crawler) -> CrawlSummary:
         """Build the extension from the crawler's settings."""
         extension = cls(crawler, crawler.settings.get("ARCHIVE_SUMMARY_FILE", ""))
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
+
+    def spider_opened(self) -> None:
+        """Name the run, so every component can refer to it."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(RUN_ID_KEY, new_run_id(datetime.now(UTC)))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Summarise the finished crawl and keep its manifest in the archive."""
@@ -137,7 +145,7 @@ class CrawlSummary:
             started = started.replace(tzinfo=UTC)
         if finished.tzinfo is None:
             finished = finished.replace(tzinfo=UTC)
-        run_id = new_run_id(started)
+        run_id = stats.get(RUN_ID_KEY) or new_run_id(started)
         sources = [src.name for src in getattr(spider, "sources", [])]
         manifest = run_manifest(
             run_id=run_id,
@@ -151,6 +159,7 @@ class CrawlSummary:
             counts=run_counts(summary["totals"]),
             by_source=summary["sources"],
         )
+        manifest["checks_key"] = stats.get(CHECKS_KEY_STAT)
         store = open_store(
             settings.get("ARCHIVE_URI"),
             conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),

@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from archiver import SnapshotStore, open_store
-from archiver.runs import iter_run_manifests
+from archiver.runs import iter_run_checks, iter_run_manifests
 from crawler.demosite.server import DemoSite, load_manifest
 from crawler.urls import normalize_url
 from tests.servers.seaweedfs import SeaweedFS
@@ -210,10 +210,17 @@ def test_crawl_archives_every_article_then_only_changes(
     assert second["totals"]["unchanged_by"] == {"not_modified": len(expected)}
     not_articles = totals["skipped_by"]["not_article"]
     assert second["totals"]["extracted"] == not_articles
+    # A 304 writes nothing of its own: the run's check log holds the evidence, once per run.
     seed_identity = next(e.identity for e in expected if "Manish" in json.dumps(e.page))
-    observation = store.observations(seed_identity)[-1]
-    assert observation["reason"] == "not_modified"
-    assert observation["version"] == 1
+    assert store.observations(seed_identity) == []
+    checks = list(iter_run_checks(store.storage, second["run_id"]))
+    assert len(checks) == len(expected)
+    seed_check = next(c for c in checks if c["identity_url"] == seed_identity)
+    assert (seed_check["reason"], seed_check["version"], seed_check["status"]) == (
+        "not_modified",
+        1,
+        304,
+    )
 
     # One article is edited: exactly one new version, with its own JSON and HTML.
     edited = next(e for e in expected if "two_editions" in e.page["roles"])
@@ -259,7 +266,15 @@ def test_crawl_archives_every_article_then_only_changes(
     made = sum(m["counts"]["new"] + m["counts"]["changed"] for m in manifests)
     assert made == stored_versions == len(expected) + 1
     observed = sum(len(store.observations(e.identity)) for e in expected)
-    assert observed == sum(m["counts"]["unchanged"] for m in manifests)
+    content_unchanged = sum(
+        m["by_source"][s].get("unchanged_by", {}).get("content", 0)
+        for m in manifests
+        for s in m["by_source"]
+    )
+    assert observed == content_unchanged
+    logged = sum(len(list(iter_run_checks(store.storage, m["run_id"]))) for m in manifests)
+    assert logged == sum(m["counts"]["not_modified"] + m["counts"]["same_html"] for m in manifests)
+    assert manifests[1]["checks_key"].endswith(".checks.jsonl.gz")
 
 
 def _closed_port() -> int:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree, html
 
-from crawler.demosite import SITE_DIR, DemoSite, RequestRecord
+from crawler.demosite import SITE_DIR, DemoSite, DemoSiteError, RequestRecord
 from crawler.demosite.build import build
 from crawler.demosite.errors import UnsafePathError
 from crawler.demosite.paths import file_for_path, variant_name
@@ -332,6 +332,40 @@ def test_second_edition_changes_one_article_only(fresh_site: DemoSite) -> None:
     assert unchanged.status == 304
     fresh_site.set_edition(1)
     assert fetch(url).body == first.body
+
+
+def test_pages_can_be_removed_redirected_and_paywalled(fresh_site: DemoSite) -> None:
+    url = fresh_site.url("harbour-herald", SEED)
+    original = fetch(url)
+    teaser = next(
+        page
+        for page in fresh_site.manifest["outlets"]["harbour-herald"]["pages"]
+        if "not_article:paywall" in page["roles"]
+    )
+    fresh_site.remove("harbour-herald", SEED)
+    gone = fetch(url + "?utm_source=rss")
+    assert (gone.status, gone.headers["Content-Type"]) == (410, "text/html; charset=utf-8")
+    assert fetch(url, {"If-None-Match": original.headers["ETag"]}).status == 410
+    fresh_site.remove("harbour-herald", SEED, status=404)
+    assert fetch(url).status == 404
+    fresh_site.redirect("harbour-herald", SEED, "/")
+    moved = fetch(url)
+    assert (moved.status, moved.headers["Location"]) == (301, fresh_site.url("harbour-herald", "/"))
+    fresh_site.paywall("harbour-herald", SEED)
+    walled = fetch(url)
+    assert walled.status == 200
+    assert walled.body == fetch(fresh_site.url("harbour-herald", teaser["path"])).body
+    assert b"Subscribe to continue reading" in walled.body
+    fresh_site.restore("harbour-herald", SEED)
+    assert fetch(url).body == original.body
+    # Other outlets and pages were never touched.
+    assert fetch(fresh_site.url("meridian-wire", SEED)).status == 404
+    with pytest.raises(DemoSiteError, match="no paywalled page"):
+        fresh_site.paywall("meridian-wire", "/world/x")
+    with pytest.raises(DemoSiteError, match="unknown outlet"):
+        fresh_site.remove("the-daily", SEED)
+    with pytest.raises(ValueError, match="404 or 410"):
+        fresh_site.remove("harbour-herald", SEED, status=500)
 
 
 def _two_editions_path(site: DemoSite) -> str:

@@ -354,6 +354,36 @@ INVALID = [
         "cron month field 'smarch': 'smarch' is not a number",
     ),
     (
+        GOOD_SOURCE + 'revisit = "1h,6h"',
+        "source 'bbc'",
+        "key 'revisit'",
+        "expected a list of durations, got str",
+    ),
+    (
+        GOOD_SOURCE + 'revisit = ["1h", "a week"]',
+        "source 'bbc'",
+        "key 'revisit[1]'",
+        "expected a duration such as '30m', '6h' or '3d', got 'a week'",
+    ),
+    (
+        GOOD_SOURCE + 'revisit = ["1h", 6]',
+        "source 'bbc'",
+        "key 'revisit[1]'",
+        "expected a string, got int",
+    ),
+    (
+        GOOD_SOURCE + 'revisit = ["1d", "6h"]',
+        "source 'bbc'",
+        "key 'revisit'",
+        "may not decrease: '6h' after '1d'",
+    ),
+    (
+        "[defaults]\nrevisit = []\n" + GOOD_SOURCE,
+        "[defaults]",
+        "unknown key 'revisit'",
+        "",
+    ),
+    (
         GOOD_SOURCE.replace("bbc]", "BBC-News]"),
         "source 'BBC-News'",
         "invalid name",
@@ -442,6 +472,21 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
 def test_valid_schedules_load(tmp_path: Path, schedule: str) -> None:
     path = write(tmp_path, GOOD_SOURCE + f'schedule = "{schedule}"')
     assert load_sources(path)["bbc"].schedule == schedule
+
+
+def test_revisit_schedules_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        GOOD_SOURCE
+        + 'revisit = ["30m", " 2h", "1d"]\n'
+        + GOOD_SOURCE.replace("bbc]", "quiet]")
+        + "revisit = []\n"
+        + GOOD_SOURCE.replace("bbc]", "plain]"),
+    )
+    sources = load_sources(path)
+    assert sources["bbc"].revisit == ("30m", "2h", "1d")
+    assert sources["quiet"].revisit == ()
+    assert sources["plain"].revisit is None
 
 
 # --- select_sources -----------------------------------------------------------------------------

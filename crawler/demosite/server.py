@@ -195,6 +195,8 @@ class DemoSite:
             for page in spec["pages"]
             if page["status"] in (301, 500)
         }
+        # Pages switched to another answer by remove(), redirect() or paywall().
+        self._overrides: dict[tuple[str, str], tuple[str, Any]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> DemoSite:
@@ -277,6 +279,46 @@ class DemoSite:
                 later = self._edition_since[edition - 1] + timedelta(seconds=1)
                 self._edition_since[edition] = max(_now(), later)
 
+    # --- removals, redirects and paywalls -------------------------------------------------------
+    def remove(self, outlet: str, path: str, status: int = 410) -> None:
+        """Make ``path`` answer ``status`` (410 Gone or 404 Not Found) until :meth:`restore`."""
+        if status not in (HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
+            raise ValueError(f"a removed page answers 404 or 410, not {status}")
+        self._override(outlet, path, ("gone", status))
+
+    def redirect(self, outlet: str, path: str, to: str) -> None:
+        """Make ``path`` answer ``301`` to ``to`` (a path of the same outlet) until restored."""
+        if not to.startswith("/"):
+            raise ValueError(f"redirect to a path of the outlet, not {to!r}")
+        self._override(outlet, path, ("redirect", to))
+
+    def paywall(self, outlet: str, path: str) -> None:
+        """Serve the outlet's paywalled teaser at ``path`` until restored."""
+        teaser = next(
+            (
+                page["path"]
+                for page in self.manifest["outlets"].get(outlet, {}).get("pages", [])
+                if "not_article:paywall" in page["roles"]
+            ),
+            None,
+        )
+        if teaser is None:
+            raise DemoSiteError(f"outlet {outlet!r} has no paywalled page")
+        self._override(outlet, path, ("paywall", teaser))
+
+    def restore(self, outlet: str, path: str) -> None:
+        """Serve ``path`` as its files say again."""
+        with self._lock:
+            self._overrides.pop((outlet, path), None)
+
+    def _override(self, outlet: str, path: str, answer: tuple[str, Any]) -> None:
+        if outlet not in self.manifest["outlets"]:
+            raise DemoSiteError(f"unknown outlet {outlet!r}")
+        if not path.startswith("/"):
+            raise ValueError(f"expected a URL path such as '/world/...', got {path!r}")
+        with self._lock:
+            self._overrides[(outlet, path)] = answer
+
     @property
     def request_log(self) -> list[RequestRecord]:
         """Return a copy of every request answered so far, in order."""
@@ -329,6 +371,14 @@ class DemoSite:
         """
         path = unquote(urlsplit(target).path) or "/"
         base = self.outlets[outlet]
+        override = self._overrides.get((outlet, path))
+        if override is not None:
+            kind, value = override
+            if kind == "gone":
+                return Reply(value, {"Content-Type": "text/html; charset=utf-8"}, _NOT_FOUND)
+            if kind == "redirect":
+                return Reply(301, {"Location": base + value, **_text_headers()}, b"Moved\n")
+            path = value  # a paywall: the teaser's page, at this address
         page = self._special_pages.get((outlet, path))
         if page is not None and page["status"] == HTTPStatus.MOVED_PERMANENTLY:
             location = base + page["location"]
