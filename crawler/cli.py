@@ -1,4 +1,4 @@
-"""The ``newsarchive`` command: ``crawl``, ``revisit``, ``extract`` and ``demo``."""
+"""The ``newsarchive`` command: ``crawl``, ``revisit``, ``extract``, ``demo`` and ``schedule``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from crawler import __version__
 from crawler.errors import CrawlerError
+from crawler.scheduling.command import add_schedule_arguments, cmd_schedule
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -214,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="local folder to archive into (default: %(default)s)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    schedule = commands.add_parser("schedule", help="crawl every source on its own schedule")
+    add_schedule_arguments(schedule)
+    schedule.set_defaults(func=cmd_schedule)
     return parser
 
 
