@@ -113,5 +113,6 @@ def test_the_container_command_archives_the_demo_site(site: DemoSite, tmp_path: 
             line.startswith(outlet) and " ok " in line for line in result.stdout.splitlines()
         ), result.stdout
     assert len(version_files(tmp_path / "archive")) == expected_article_count()
-    assert len(run_records(tmp_path / "state")) == len(site.outlets)
+    # One run per source and one revisit run.
+    assert len(run_records(tmp_path / "state")) == len(site.outlets) + 1
     assert list(work.iterdir()) == []  # nothing written outside the configured folders

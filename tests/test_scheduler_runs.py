@@ -77,7 +77,11 @@ def test_once_archives_every_source_then_names_a_dead_one(site: DemoSite, tmp_pa
     for outlet in site.outlets:
         assert any(line.startswith(outlet) and " ok " in line for line in lines), first.stdout
     assert len(version_files(tmp_path / "archive")) == expected_article_count()
-    assert len(run_records(tmp_path / "state")) == len(site.outlets)
+    # One run per source, then one revisit run (nothing is due yet on a first crawl).
+    assert len(run_records(tmp_path / "state")) == len(site.outlets) + 1
+    (revisits,) = run_records(tmp_path / "state", "revisits")
+    assert revisits["result"] == "success"
+    assert any(line.startswith("revisits") and " ok " in line for line in lines), first.stdout
     # The crawls kept their own state in the scheduler's state folder, not where they ran.
     assert list((tmp_path / "work").iterdir()) == []
 
@@ -238,7 +242,32 @@ def test_a_restart_keeps_the_stored_schedule(site: DemoSite, tmp_path: Path) -> 
     with running_service(config):
         pass
     jobs = stored_jobs(config.state_dir)
-    assert set(jobs) == {"source:le-quotidien"}
+    # The revisit job polls the revisit queue of every source, whatever the sources are.
+    assert set(jobs) == {"source:le-quotidien", "revisits"}
     first = datetime.fromtimestamp(jobs["source:le-quotidien"][0], UTC)
     assert (first.month, first.day, first.hour, first.minute) == (1, 1, 0, 0)
     assert len(run_records(config.state_dir)) == 1
+
+
+def test_scheduled_revisits_capture_an_edit_the_listings_no_longer_show(
+    site: DemoSite, tmp_path: Path
+) -> None:
+    """The revisit run catches an edit to an article whose feed did not change."""
+    sources = demo_sources(site, tmp_path / "sources.toml", outlets=["harbour-herald"])
+    site.set_edition(1)
+    try:
+        # Steps of no time at all: each article is due again at once, twice.
+        first = schedule_once(tmp_path, sources, ARCHIVE_REVISIT_STEPS="0s,0s")
+        assert first.returncode == 0, first.stdout + first.stderr
+        versions = len(version_files(tmp_path / "archive"))
+        site.set_edition(2)
+        second = schedule_once(tmp_path, sources, ARCHIVE_REVISIT_STEPS="0s,0s")
+    finally:
+        site.set_edition(1)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(version_files(tmp_path / "archive")) == versions + 1
+    crawls = run_records(tmp_path / "state", "harbour-herald")
+    assert crawls[-1]["counts"].get("archived", 0) == 0  # the feed was unchanged
+    revisits = run_records(tmp_path / "state", "revisits")
+    assert len(revisits) == 2
+    assert revisits[-1]["result"] == "success"

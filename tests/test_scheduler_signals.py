@@ -144,5 +144,9 @@ def test_sighup_reloads_the_sources_file(site: DemoSite, tmp_path: Path) -> None
     finally:
         stop(process)
     assert code == 0, log.read_text()
-    assert set(stored_jobs(tmp_path / "state")) == {"source:meridian-wire", "source:le-quotidien"}
+    assert set(stored_jobs(tmp_path / "state")) == {
+        "source:meridian-wire",
+        "source:le-quotidien",
+        "revisits",
+    }
     assert run_records(tmp_path / "state") == []

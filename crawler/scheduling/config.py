@@ -71,6 +71,8 @@ class SchedulerConfig:
     """``None``: no metrics server; 0: any free port."""
     keep_runs: int = 50
     """Run records (with their summary and log) kept per source."""
+    revisit_every: float = 600.0
+    """Seconds between revisit runs (every source's due articles); 0: no revisits."""
     stale: StaleRule = field(default_factory=StaleRule)
     log_level: str = "INFO"
 
@@ -143,6 +145,7 @@ def load_config(
         metrics_host=metrics_host or env.get("ARCHIVE_METRICS_HOST", "") or DEFAULT_METRICS_HOST,
         metrics_port=port,
         keep_runs=_int(env, "ARCHIVE_KEEP_RUNS", 50, 1),
+        revisit_every=_float(env, "ARCHIVE_REVISIT_EVERY", 600.0, 0.0),
         stale=StaleRule(
             factor=_float(env, "ARCHIVE_STALE_FACTOR", 4.0, 1.0),
             floor_seconds=_float(env, "ARCHIVE_STALE_FLOOR", 6 * 3600.0, 0.0),

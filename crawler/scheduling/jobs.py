@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 RUN_SOURCE_REF = "crawler.scheduling.jobs:run_source_job"
 CHECK_STALENESS_REF = "crawler.scheduling.jobs:check_staleness_job"
+RUN_REVISITS_REF = "crawler.scheduling.jobs:run_revisits_job"
 
 _active: SchedulerService | None = None
 _lock = threading.Lock()
@@ -56,3 +57,10 @@ def check_staleness_job() -> None:
     service = _active
     if service is not None:
         service.check_staleness()
+
+
+def run_revisits_job() -> None:
+    """Fetch again every source's articles whose revisit is due (a scheduled run)."""
+    service = _active
+    if service is not None:
+        service.run_revisits()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.scheduling.config import SchedulerConfig
-from crawler.scheduling.runs import RunResult, count_text, judge, run_id_for
+from crawler.scheduling.runs import REVISITS, RunResult, count_text, judge, run_id_for
 from crawler.scheduling.state import write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,13 @@ class CrawlRunner:
             return sorted({key.split("/", 1)[0] for key in self._children})
 
     def command(self, source: str, summary_file: Path) -> list[str]:
-        """Return the child's command line."""
+        """Return the child's command line: a crawl of ``source``, or the revisit run."""
+        selection = ["revisit"] if source == REVISITS else ["crawl", "--source", source]
         cmd = [
             sys.executable,
             "-m",
             "crawler.cli",
-            "crawl",
-            "--source",
-            source,
+            *selection,
             "--sources",
             str(self.config.sources),
             "--archive",

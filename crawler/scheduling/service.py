@@ -30,7 +30,7 @@ from crawler.scheduling.jobstore import (
     sync_jobs,
 )
 from crawler.scheduling.runner import CrawlRunner
-from crawler.scheduling.runs import RunResult
+from crawler.scheduling.runs import REVISITS, RunResult
 from crawler.scheduling.staleness import SourceHistory, after_run, assess
 from crawler.scheduling.state import HistoryStore
 from crawler.scheduling.triggers import build_trigger
@@ -94,6 +94,13 @@ class SchedulerService:
         self._assess(source, history, time.time())
         return run
 
+    def run_revisits(self) -> RunResult | None:
+        """Fetch again the articles whose revisit is due, of every source, in one child.
+
+        Revisits are not a source's run: they leave its history, metrics and staleness alone.
+        """
+        return self.runner.run(REVISITS)
+
     def check_staleness(self, now: float | None = None) -> None:
         """Re-assess the staleness of every scheduled source, logging any change."""
         moment = time.time() if now is None else now
@@ -144,9 +151,13 @@ class SchedulerService:
                     done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in done:
                         results[futures[future]] = future.result()
+            once = {name: results.get(name) for name in schedules}
+            if self.config.revisit_every > 0 and not should_stop():
+                # Articles due for a revisit (none on a first run) are fetched once too.
+                once[REVISITS] = self.run_revisits()
         finally:
             self._stop_server()
-        return {name: results.get(name) for name in schedules}
+        return once
 
     # --- the service ----------------------------------------------------------------------
     def start(self) -> SyncReport:
@@ -175,6 +186,23 @@ class SchedulerService:
                 executor="internal",
                 replace_existing=True,
             )
+            if self.config.revisit_every > 0 and not self._once:
+                # Which articles are due lives in the revisit queue; the job only polls it.
+                self.scheduler.add_job(
+                    jobs.RUN_REVISITS_REF,
+                    "interval",
+                    seconds=self.config.revisit_every,
+                    id="revisits",
+                    name=REVISITS,
+                    jobstore="default",
+                    executor="default",
+                    replace_existing=True,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=self.config.misfire_grace_time,
+                )
+            elif self.scheduler.get_job("revisits", jobstore="default") is not None:
+                self.scheduler.remove_job("revisits", jobstore="default")
             for source, history in self.histories.all().items():
                 if source in schedules:
                     self.metrics.set_history(source, history)
