@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import __version__
+from crawler.backfill import DateWindow
 from crawler.errors import CrawlerError
 from crawler.scheduling.command import add_schedule_arguments, cmd_schedule
 
@@ -42,6 +43,8 @@ def run_crawl(
     summary_file: str | None = None,
     extra: dict[str, Any] | None = None,
     spider: str = "news",
+    since: str | None = None,
+    until: str | None = None,
 ) -> dict[str, Any]:
     """Run one crawl in this process and return its summary (see :mod:`crawler.summary`).
 
@@ -51,8 +54,12 @@ def run_crawl(
 
     from crawler.sources import load_sources, select_sources
 
-    # Fail on a bad sources file before Scrapy starts anything.
+    # Fail on a bad sources file or date window before Scrapy starts anything.
     known = load_sources(sources)
+    if until and not since:
+        raise CrawlerError("--until needs --since: a backfill window starts somewhere")
+    if since:
+        DateWindow.parse(since, until)
     if source_names:
         select_sources(known, source_names)
 
@@ -70,6 +77,10 @@ def run_crawl(
             spider_args["source"] = ",".join(source_names)
         if urls:
             spider_args["urls"] = ",".join(urls)
+        if since:
+            spider_args["since"] = since
+        if until:
+            spider_args["until"] = until
         process.crawl(spider, **spider_args)
         process.start()
         path = Path(summary_path)
@@ -100,6 +111,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         urls=args.url or (),
         summary_file=args.summary,
         extra=_parse_settings(args.set or ()),
+        since=args.since,
+        until=args.until,
     )
     print(format_summary(summary))
     return EXIT_OK if summary.get("finish_reason") == "finished" else EXIT_FAILED
@@ -183,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--source", action="append", help="crawl only this source (repeatable)")
     crawl.add_argument("--url", action="append", help="archive this article URL (repeatable)")
     crawl.add_argument("--summary", help="also write the crawl summary to this JSON file")
+    crawl.add_argument(
+        "--since", metavar="YYYY-MM-DD", help="backfill: walk sitemaps for articles from this day"
+    )
+    crawl.add_argument("--until", metavar="YYYY-MM-DD", help="backfill: up to this day")
     crawl.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting"
     )

@@ -75,3 +75,14 @@ def test_crawl_of_an_unknown_source_names_the_known_ones(tmp_path: Path) -> None
     result = newsarchive("crawl", "--source", "no-such-outlet", "--archive", str(tmp_path / "a"))
     assert result.returncode == 2
     assert "no-such-outlet" in result.stderr
+
+
+def test_crawl_backfill_window_is_checked_before_fetching(tmp_path: Path) -> None:
+    archive = tmp_path / "a"
+    result = newsarchive("crawl", "--until", "2026-11-20", "--archive", str(archive))
+    assert result.returncode == 2
+    assert "--until needs --since" in result.stderr
+    result = newsarchive("crawl", "--since", "11/01/2026", "--archive", str(archive))
+    assert result.returncode == 2
+    assert "since='11/01/2026'" in result.stderr
+    assert not archive.exists()
