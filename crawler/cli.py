@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -17,6 +19,12 @@ from crawler.backfill import DateWindow
 from crawler.errors import CrawlerError
 from crawler.scheduling.command import add_schedule_arguments, cmd_schedule
 
+READ_COMMANDS = (
+    "archiver.cli_read",
+    "archiver.cli_diff",
+    "archiver.cli_catalog",
+    "archiver.cli_export",
+)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -232,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="local folder to archive into (default: %(default)s)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    # Reading the archive: these commands live with the archiver, which knows no Scrapy.
+    for module in READ_COMMANDS:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(commands)
 
     schedule = commands.add_parser("schedule", help="crawl every source on its own schedule")
     add_schedule_arguments(schedule)
