@@ -92,6 +92,14 @@ class LocalStorage:
         """Return whether a file is stored under ``key``."""
         return self._path(key).is_file()
 
+    def delete(self, key: str) -> None:
+        """Remove the file under ``key``; a missing file is not an error."""
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as err:
+            raise StorageError(f"local delete of {key} in {self.root} failed: {err}") from err
+
     def close(self) -> None:
         """Do nothing: a folder holds no connections."""
 

@@ -194,6 +194,14 @@ class S3Storage:
             raise self._error("head", key, err) from err
         return True
 
+    def delete(self, key: str) -> None:
+        """Remove the object under ``key``; S3 treats a missing object as deleted."""
+        object_key = self._object_key(key)
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=object_key)
+        except (ClientError, BotoCoreError) as err:
+            raise self._error("delete", key, err) from err
+
     def close(self) -> None:
         """Close the client's connection pool."""
         self._client.close()

@@ -57,3 +57,16 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release connections; the storage must not be used afterwards."""
         ...
+
+
+@runtime_checkable
+class DeletableStorage(Storage, Protocol):
+    """A storage that can also remove objects.
+
+    The service never deletes versions or observations; only derived data (the catalog,
+    on an explicit ``catalog rebuild``) is ever removed.
+    """
+
+    def delete(self, key: str) -> None:
+        """Remove the object under ``key``; a missing object is not an error."""
+        ...

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore, open_store
+from archiver.catalog import append_version_keys
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
 from crawler import __version__
@@ -118,6 +119,8 @@ class ArchivePipeline:
         self.allows = allows
         self.software = software_versions()
         self.checks: list[dict[str, Any]] = []
+        self.versions: list[str] = []
+        """Keys of the version records this run wrote, for the catalog."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -185,6 +188,7 @@ class ArchivePipeline:
             count(self.stats, item.source, "unchanged", reason or "content")
         else:
             count(self.stats, item.source, "archived", result.outcome)
+            self.versions.append(result.key)
         logger.info("%s %s -> %s", result.outcome, item.url, result.key)
         item.archived = result
         # Keep the raw body out of what Scrapy logs or exports downstream.
@@ -221,4 +225,20 @@ class ArchivePipeline:
             except ArchiverError as err:
                 # Only the evidence of unchanged fetches is lost; no version is at stake.
                 logger.error("could not write the check log of run %s: %s", run_id, err)
+        if self.versions:
+            self.append_catalog(run_id)
         self.store.close()
+
+    def append_catalog(self, run_id: str | None) -> None:
+        """Add this run's versions to the catalog; a failure costs no version."""
+        try:
+            rows = append_version_keys(self.store.storage, self.versions, run_id)
+        except ArchiverError as err:
+            # The catalog is derived from the versions, which are stored: a rebuild repairs it.
+            logger.error(
+                "could not add run %s to the catalog (`newsarchive catalog rebuild` fixes it): %s",
+                run_id,
+                err,
+            )
+            return
+        logger.info("run %s added %d versions to the catalog", run_id, rows)
