@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -243,8 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Reading the archive: these commands live with the archiver, which knows no Scrapy.
     for module in READ_COMMANDS:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).register(commands)
+        importlib.import_module(module).register(commands)
 
     schedule = commands.add_parser("schedule", help="crawl every source on its own schedule")
     add_schedule_arguments(schedule)
