@@ -19,7 +19,6 @@ from crawler.errors import CrawlerError
 from crawler.scheduling.command import add_schedule_arguments, cmd_schedule
 
 READ_COMMANDS = (
-    "archiver.cli_read",
     "archiver.cli_diff",
     "archiver.cli_catalog",
     "archiver.cli_export",
