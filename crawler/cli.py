@@ -22,6 +22,7 @@ READ_COMMANDS = (
     "archiver.cli_diff",
     "archiver.cli_catalog",
     "archiver.cli_export",
+    "archiver.cli_read",
 )
 EXIT_OK = 0
 EXIT_FAILED = 1
