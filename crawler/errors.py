@@ -16,3 +16,7 @@ class InvalidURLError(CrawlerError, ValueError):
 
     Also a ``ValueError``, so callers that only know the standard library can catch it.
     """
+
+
+class PageTooLargeError(CrawlerError):
+    """A page is beyond the extractor's size bound (``MAX_ELEMENTS``): it is not extracted."""

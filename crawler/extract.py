@@ -20,6 +20,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.deduplication import LRUCache
 
+from crawler.errors import PageTooLargeError
 from crawler.extract_fields import (
     clean_authors,
     dedupe,
@@ -35,6 +36,7 @@ from crawler.items import Article
 from crawler.structured import PageMetadata, read_metadata
 
 __all__ = [
+    "MAX_ELEMENTS",
     "MIN_BODY_WORDS",
     "article_to_json",
     "extract_article",
@@ -42,6 +44,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+MAX_ELEMENTS = 100_000
+"""Pages with more elements are not extracted (real articles have a few thousand): extraction
+time grows with the tree, and a page of 100,000 links would hold a worker for many seconds."""
 MIN_BODY_WORDS = 50
 """A body shorter than this is not an article, unless the page is typed as one (see below)."""
 MIN_TYPED_PARAGRAPHS = 2
@@ -87,8 +92,10 @@ def extract_article(
 
     ``url`` is the page's final URL (relative links resolve against it and ``<base href>``).
     ``fetched_at`` (default: now) bounds the dates: a later one is dropped. ``encoding`` is the
-    charset of the HTTP ``Content-Type`` header, if any, for ``bytes`` input. Never raises for
-    any ``str`` or ``bytes`` input; malformed pages give ``None`` or a partial article.
+    charset of the HTTP ``Content-Type`` header, if any, for ``bytes`` input. Malformed pages
+    give ``None`` or a partial article; the only error raised is :class:`PageTooLargeError`,
+    for a page of more than :data:`MAX_ELEMENTS` elements. (lxml itself stops nesting at 255
+    levels, so a deep tree costs no more than a wide one.)
     """
     fetched = _as_utc(fetched_at)
     text = html if isinstance(html, str) else decode_html(html, encoding)
@@ -96,6 +103,9 @@ def extract_article(
     if tree is None:
         logger.debug("not an article (empty page): %s", url)
         return None
+    elements = sum(1 for _ in tree.iter())
+    if elements > MAX_ELEMENTS:
+        raise PageTooLargeError(f"{url} has {elements} elements, more than {MAX_ELEMENTS}")
     base = base_url(tree, url)
     meta = read_metadata(tree, base)
     figures = find_figures(tree)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from archiver import ArchiverError, SnapshotStore, open_store
+from archiver import ArchiverError, SnapshotStore
 from archiver.listings import read_listing_state
+from crawler.crawl_store import crawl_store
 from crawler.urls import identity_url
 
 if TYPE_CHECKING:
@@ -123,10 +124,7 @@ class ConditionalGetMiddleware:
         """Open the archive. ``ARCHIVE_CONDITIONAL_GET = False`` sends no validators; the
         byte-identical check still applies."""
         settings = crawler.settings
-        store = open_store(
-            settings.get("ARCHIVE_URI"),
-            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
-        )
+        store = crawl_store(crawler)
         middleware = cls(
             store,
             settings.getint("ARCHIVE_STORE_THREADS"),
@@ -173,9 +171,9 @@ class ConditionalGetMiddleware:
             _add_validators(request, state.etag, state.last_modified)
 
     def close(self) -> None:
-        """Release the thread pool and the archive's connections."""
+        """Release the thread pool."""
         self.executor.shutdown(wait=True)
-        self.store.close()
+        # The store is the crawl's, shared: crawl_store closes it when the engine stops.
 
 
 def _add_validators(request: Request, etag: str | None, last_modified: str | None) -> None:

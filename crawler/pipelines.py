@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 import platform
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -18,15 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore, open_store
+from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
 from archiver.catalog import append_version_keys
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
 from crawler import __version__
+from crawler.crawl_store import crawl_store
+from crawler.errors import PageTooLargeError
 from crawler.extract import extract_article
+from crawler.extract_pool import Extracted, ExtractionTimeout, ExtractorPool
 from crawler.items import FetchedPage, UnchangedReason
 from crawler.sources import load_sources
-from crawler.summary import CHECKS_KEY_STAT, RUN_ID_KEY, count
+from crawler.summary import CHECKS_KEY_STAT, EXTRACTION_KEY, RUN_ID_KEY, count
+from crawler.timings import ExtractionTimes
 from crawler.urls import identity_url
 
 if TYPE_CHECKING:
@@ -54,17 +59,41 @@ class NotArticle(DropItem):
 
 
 class ExtractPipeline:
-    """Extract the article of each fetched page; drop pages that are not articles."""
+    """Extract the article of each fetched page; drop pages that are not articles.
 
-    def __init__(self, stats: StatsCollector, threads: int = 2) -> None:
+    Pages are extracted in an :class:`~crawler.extract_pool.ExtractorPool` of worker processes,
+    each page under ``ARCHIVE_EXTRACT_TIMEOUT``; with ``ARCHIVE_EXTRACT_IN_PROCESS`` in threads of
+    this process instead. A page byte for byte the same as its last archived fetch is not
+    extracted at all.
+    """
+
+    def __init__(
+        self,
+        stats: StatsCollector,
+        workers: int = 2,
+        pool: ExtractorPool | None = None,
+    ) -> None:
         self.stats = stats
-        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="extract")
+        self.pool = pool
+        # Threads only wait for the workers (or, without a pool, run the extraction).
+        self.executor = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="extract")
+        self.times = ExtractionTimes()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        """Build the pipeline from the crawler's settings."""
+        """Build the pipeline and its worker pool from the crawler's settings."""
         assert crawler.stats is not None
-        return cls(crawler.stats, crawler.settings.getint("ARCHIVE_EXTRACT_THREADS"))
+        settings = crawler.settings
+        workers = max(settings.getint("ARCHIVE_EXTRACT_WORKERS"), 1)
+        pool = None
+        if not settings.getbool("ARCHIVE_EXTRACT_IN_PROCESS"):
+            pool = ExtractorPool(
+                workers,
+                settings.getfloat("ARCHIVE_EXTRACT_TIMEOUT"),
+                max_pages=settings.getint("ARCHIVE_EXTRACT_MAX_PAGES"),
+                memory_limit=settings.getint("ARCHIVE_EXTRACT_MEMORY_LIMIT"),
+            )
+        return cls(crawler.stats, workers, pool)
 
     async def process_item(self, item: Any) -> Any:
         """Fill in ``item.article``, or drop the item when the page is not an article."""
@@ -75,32 +104,51 @@ class ExtractPipeline:
             # Byte for byte the page of the last fetch: its extraction would be the same too.
             item.unchanged_before_extraction = "same_html"
             return item
-        # The extractor decodes the bytes itself: it weighs the HTTP charset against the page's
-        # own declaration, and it checks dates against the time of the fetch.
-        job = partial(
-            extract_article,
-            item.body,
-            item.url,
-            fetched_at=datetime.fromisoformat(item.fetched_at),
-            encoding=item.encoding,
-        )
         count(self.stats, item.source, "extracted")
+        loop = asyncio.get_running_loop()
         try:
-            article = await asyncio.get_running_loop().run_in_executor(self.executor, job)
+            extracted = await loop.run_in_executor(self.executor, self._extract, item)
+        except ExtractionTimeout as err:
+            self.times.add_timeout()
+            count(self.stats, item.source, "failed", "extract_timeout")
+            logger.error("%s", err)
+            raise DropItem(str(err)) from err
+        except PageTooLargeError as err:
+            count(self.stats, item.source, "failed", "extract_too_large")
+            logger.error("not extracted: %s", err)
+            raise DropItem(f"not extracted: {err}") from err
         # One page that trips the extractor must not stop the crawl.
         except Exception as err:
             count(self.stats, item.source, "failed", "extract_error")
             logger.error("extraction failed for %s: %r", item.url, err)
             raise DropItem(f"extraction failed for {item.url}: {err!r}") from err
-        if article is None:
+        self.times.add(extracted.seconds, extracted.cpu_seconds)
+        if extracted.article is None:
             count(self.stats, item.source, "skipped", "not_article")
             raise NotArticle(f"not an article: {item.url}", log_level="INFO")
-        item.article = article
+        item.article = extracted.article
         return item
 
+    def _extract(self, item: FetchedPage) -> Extracted:
+        # The extractor decodes the bytes itself: it weighs the HTTP charset against the page's
+        # own declaration, and it checks dates against the time of the fetch.
+        fetched_at = datetime.fromisoformat(item.fetched_at)
+        if self.pool is not None:
+            return self.pool.extract(
+                item.body, item.url, fetched_at=fetched_at, encoding=item.encoding
+            )
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        article = extract_article(
+            item.body, item.url, fetched_at=fetched_at, encoding=item.encoding
+        )
+        return Extracted(article, time.perf_counter() - started, time.thread_time() - cpu_started)
+
     def close_spider(self) -> None:
-        """Let running extractions finish."""
+        """Let running extractions finish, stop the workers, and report the times."""
         self.executor.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.close()
+        self.stats.set_value(EXTRACTION_KEY, self.times.summary())
 
 
 class ArchivePipeline:
@@ -127,10 +175,7 @@ class ArchivePipeline:
         """Open the archive named by ``ARCHIVE_URI``."""
         settings = crawler.settings
         assert crawler.stats is not None
-        store = open_store(
-            settings.get("ARCHIVE_URI"),
-            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
-        )
+        store = crawl_store(crawler)
         spider_sources = getattr(crawler.spider, "sources", None)
         if spider_sources is None:
             spider_sources = list(load_sources(settings.get("ARCHIVE_SOURCES") or None).values())
@@ -215,7 +260,7 @@ class ArchivePipeline:
         )
 
     def close_spider(self) -> None:
-        """Wait for pending writes, write the run's check log, then release the archive."""
+        """Wait for pending writes, then write the run's check log and catalog rows."""
         self.executor.shutdown(wait=True)
         run_id = self.stats.get_value(RUN_ID_KEY)
         if self.checks and run_id:
@@ -227,7 +272,7 @@ class ArchivePipeline:
                 logger.error("could not write the check log of run %s: %s", run_id, err)
         if self.versions:
             self.append_catalog(run_id)
-        self.store.close()
+        # The store is the crawl's, shared: crawl_store closes it when the engine stops.
 
     def append_catalog(self, run_id: str | None) -> None:
         """Add this run's versions to the catalog; a failure costs no version."""

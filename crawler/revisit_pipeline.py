@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from archiver import ArchiverError, ArchiveResult, SnapshotStore, StorageError, open_store
+from archiver import ArchiverError, ArchiveResult, SnapshotStore, StorageError
 from archiver.keys import article_id
 from archiver.records import VERSION_SCHEMA, decode_record
 from archiver.states import record_sighting, record_state
+from crawler.crawl_store import crawl_store
 from crawler.errors import CrawlerError
 from crawler.extract_html import decode_html, parse_html
 from crawler.extract_regions import is_paywalled
@@ -129,10 +130,7 @@ class RevisitPipeline:
             return src.allows(url) if src is not None else True
 
         queue = RevisitQueue.in_state_dir(settings.get("ARCHIVE_STATE_DIR") or "state")
-        store = open_store(
-            settings.get("ARCHIVE_URI"),
-            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
-        )
+        store = crawl_store(crawler)
         pipeline = cls(queue, store, crawler.stats, steps_for, confirm_after, allows)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
@@ -166,10 +164,10 @@ class RevisitPipeline:
         await self._run(self.record, sighting)
 
     def close_spider(self) -> None:
-        """Let pending writes finish; close the queue and the archive."""
+        """Let pending writes finish; close the queue."""
         self.executor.shutdown(wait=True)
         self.queue.close()
-        self.store.close()
+        # The store is the crawl's, shared: crawl_store closes it when the engine stops.
 
     # --- blocking work, in the pool -------------------------------------------------------------
     def enqueue(self, item: FetchedPage) -> None:

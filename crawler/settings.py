@@ -46,9 +46,17 @@ ARCHIVE_CONTACT_URL = os.environ.get(
 )
 # Threads that run blocking storage calls (boto3, file I/O) off the reactor.
 ARCHIVE_STORE_THREADS = _env_int("ARCHIVE_STORE_THREADS", 8)
-# Threads that run extraction off the reactor (extraction is CPU-bound; more threads than
-# cores only add contention).
-ARCHIVE_EXTRACT_THREADS = _env_int("ARCHIVE_EXTRACT_THREADS", 2)
+# Worker processes that extract pages off the reactor, one page at a time each (extraction is
+# CPU-bound: more workers than usable cores only add contention).
+ARCHIVE_EXTRACT_WORKERS = _env_int("ARCHIVE_EXTRACT_WORKERS", len(os.sched_getaffinity(0)))
+# A page still being extracted after this many seconds is abandoned and its worker killed.
+ARCHIVE_EXTRACT_TIMEOUT = _env_float("ARCHIVE_EXTRACT_TIMEOUT", 30.0)
+# A worker is replaced after this many pages, and may take at most this much address space:
+# bounds on what a slow leak or a page built to exhaust memory can take.
+ARCHIVE_EXTRACT_MAX_PAGES = _env_int("ARCHIVE_EXTRACT_MAX_PAGES", 1000)
+ARCHIVE_EXTRACT_MEMORY_LIMIT = _env_int("ARCHIVE_EXTRACT_MEMORY_LIMIT", 2 * 1024**3)
+# Extract in threads of the crawler's own process instead (no time limit): for debugging.
+ARCHIVE_EXTRACT_IN_PROCESS = _env_bool("ARCHIVE_EXTRACT_IN_PROCESS", False)
 # Each run writes its manifest (counts, configuration hash, software) to runs/ in the archive.
 ARCHIVE_RUN_MANIFESTS = _env_bool("ARCHIVE_RUN_MANIFESTS", True)
 # Where the end-of-crawl summary is written as JSON (empty: not written).

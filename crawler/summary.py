@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from archiver import ArchiverError, open_store
+from archiver import ArchiverError
 from archiver.runs import new_run_id, run_manifest, write_run_manifest
+from crawler.crawl_store import crawl_store
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -30,6 +31,7 @@ PREFIX = "newsarchive/"
 WARNINGS_KEY = "newsarchive_warnings"
 RUN_ID_KEY = "newsarchive_run_id"
 CHECKS_KEY_STAT = "newsarchive_checks_key"
+EXTRACTION_KEY = "newsarchive_extraction"
 OUTCOMES = ("fetched", "archived", "unchanged", "skipped", "failed")
 
 
@@ -117,6 +119,8 @@ class CrawlSummary:
         stats = self.crawler.stats.get_stats()
         summary = build_summary(stats)
         summary["finish_reason"] = reason
+        if stats.get(EXTRACTION_KEY):
+            summary["extraction"] = stats[EXTRACTION_KEY]
         logger.info("crawl summary (%s):\n%s", reason, format_summary(summary))
         if self.crawler.settings.getbool("ARCHIVE_RUN_MANIFESTS"):
             try:
@@ -160,14 +164,7 @@ class CrawlSummary:
             by_source=summary["sources"],
         )
         manifest["checks_key"] = stats.get(CHECKS_KEY_STAT)
-        store = open_store(
-            settings.get("ARCHIVE_URI"),
-            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
-        )
-        try:
-            key = write_run_manifest(store.storage, manifest)
-        finally:
-            store.close()
+        key = write_run_manifest(crawl_store(self.crawler).storage, manifest)
         logger.info("run %s manifest: %s", run_id, key)
         return run_id, key
 

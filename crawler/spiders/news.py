@@ -32,8 +32,8 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
-from archiver import open_store
 from crawler.backfill import DateWindow, Progress
+from crawler.crawl_store import crawl_store
 from crawler.discovery import (
     Listed,
     ListingError,
@@ -387,13 +387,6 @@ class NewsSpider(Spider):
         if not self.ledger.pending:
             return
         assert self.crawler.stats is not None
-        settings = self.crawler.settings
-        store = open_store(
-            settings.get("ARCHIVE_URI"),
-            conditional_writes=settings.getbool("ARCHIVE_S3_CONDITIONAL_WRITES"),
-        )
-        try:
-            # The reactor is stopping: a short blocking write here delays nothing else.
-            self.ledger.save(store.storage, self.crawler.stats.get_stats(), reason)
-        finally:
-            store.close()
+        store = crawl_store(self.crawler)
+        # The reactor is stopping: a short blocking write here delays nothing else.
+        self.ledger.save(store.storage, self.crawler.stats.get_stats(), reason)
