@@ -15,6 +15,7 @@ from typing import Any
 
 from crawler import __version__
 from crawler.backfill import DateWindow
+from crawler.cli_spool import register as register_spool
 from crawler.errors import CrawlerError
 from crawler.scheduling.command import add_schedule_arguments, cmd_schedule
 
@@ -243,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Reading the archive: these commands live with the archiver, which knows no Scrapy.
     for module in READ_COMMANDS:
         importlib.import_module(module).register(commands)
+    register_spool(commands)
 
     schedule = commands.add_parser("schedule", help="crawl every source on its own schedule")
     add_schedule_arguments(schedule)

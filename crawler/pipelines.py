@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, Snapshot
 from archiver.catalog import append_version_keys
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
+from archiver.spool import Spool
 from crawler import __version__
 from crawler.crawl_store import crawl_store
 from crawler.errors import PageTooLargeError
@@ -30,6 +32,7 @@ from crawler.extract import extract_article
 from crawler.extract_pool import Extracted, ExtractionTimeout, ExtractorPool
 from crawler.items import FetchedPage, UnchangedReason
 from crawler.sources import load_sources
+from crawler.spooling import SpoolingArchiver
 from crawler.summary import CHECKS_KEY_STAT, EXTRACTION_KEY, RUN_ID_KEY, count
 from crawler.timings import ExtractionTimes
 from crawler.urls import identity_url
@@ -160,11 +163,20 @@ class ArchivePipeline:
         stats: StatsCollector,
         threads: int = 8,
         allows: Callable[[str, str], bool] | None = None,
+        spool: Spool | None = None,
+        *,
+        retries: int = 2,
+        backoff: float = 1.0,
     ) -> None:
         self.store = store
         self.stats = stats
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="archive")
         self.allows = allows
+        self.archiver = (
+            SpoolingArchiver(store, spool, self.executor, retries=retries, backoff=backoff)
+            if spool is not None
+            else None
+        )
         self.software = software_versions()
         self.checks: list[dict[str, Any]] = []
         self.versions: list[str] = []
@@ -185,7 +197,42 @@ class ArchivePipeline:
             src = by_name.get(source)
             return src.allows(url) if src is not None else True
 
-        return cls(store, crawler.stats, settings.getint("ARCHIVE_STORE_THREADS"), allows)
+        spool_dir = settings.get("ARCHIVE_SPOOL_DIR") or os.path.join(
+            settings.get("ARCHIVE_STATE_DIR") or "state", "spool"
+        )
+        return cls(
+            store,
+            crawler.stats,
+            settings.getint("ARCHIVE_STORE_THREADS"),
+            allows,
+            Spool(spool_dir, store.storage.uri),
+            retries=settings.getint("ARCHIVE_STORE_RETRIES"),
+            backoff=settings.getfloat("ARCHIVE_STORE_RETRY_BACKOFF"),
+        )
+
+    async def open_spider(self) -> None:
+        """Archive what earlier runs spooled, before anything newer."""
+        if self.archiver is not None:
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.flush_spool)
+
+    def flush_spool(self) -> None:
+        """Archive the spooled captures (blocking); count and log what happened."""
+        assert self.archiver is not None
+        flushed = self.archiver.flush()
+        for done in flushed.archived:
+            source, result = done.source, done.result
+            count(self.stats, source, "flushed")
+            if result.outcome == "unchanged":
+                count(self.stats, source, "unchanged", "content")
+            else:
+                count(self.stats, source, "archived", result.outcome)
+                self.versions.append(result.key)
+        if flushed.archived:
+            logger.info("archived %d spooled captures", len(flushed.archived))
+        if flushed.remaining:
+            logger.warning(
+                "%d captures stay spooled in %s", flushed.remaining, self.archiver.spool.path
+            )
 
     def capture(self, item: FetchedPage, identity: str | None = None) -> Capture:
         """Describe a fetched page (extracted, or known unchanged) for the archiver."""
@@ -222,7 +269,15 @@ class ArchivePipeline:
                 result = self.check(item, reason)
             elif item.article is not None:
                 capture = self.capture(item)
-                result = await loop.run_in_executor(self.executor, self.store.archive, capture)
+                if self.archiver is None:
+                    result = await loop.run_in_executor(self.executor, self.store.archive, capture)
+                else:
+                    spooled = await self.archiver.archive(capture)
+                    if spooled is None:
+                        count(self.stats, item.source, "spooled")
+                        item.body = b""
+                        return item
+                    result = spooled
             else:
                 return item
         except ArchiverError as err:
@@ -262,6 +317,9 @@ class ArchivePipeline:
     def close_spider(self) -> None:
         """Wait for pending writes, then write the run's check log and catalog rows."""
         self.executor.shutdown(wait=True)
+        if self.archiver is not None and self.archiver.spooling:
+            # Storage may be back by now: every capture archived here is one fewer at risk.
+            self.flush_spool()
         run_id = self.stats.get_value(RUN_ID_KEY)
         if self.checks and run_id:
             try:

@@ -46,6 +46,12 @@ ARCHIVE_CONTACT_URL = os.environ.get(
 )
 # Threads that run blocking storage calls (boto3, file I/O) off the reactor.
 ARCHIVE_STORE_THREADS = _env_int("ARCHIVE_STORE_THREADS", 8)
+# A version write that fails (after boto3's own retries) is tried this many more times, after
+# ARCHIVE_STORE_RETRY_BACKOFF seconds, then twice that...; then it goes to the local spool.
+ARCHIVE_STORE_RETRIES = _env_int("ARCHIVE_STORE_RETRIES", 2)
+ARCHIVE_STORE_RETRY_BACKOFF = _env_float("ARCHIVE_STORE_RETRY_BACKOFF", 1.0)
+# Where captures wait while the archive is unavailable; empty: ARCHIVE_STATE_DIR/spool.
+ARCHIVE_SPOOL_DIR = os.environ.get("ARCHIVE_SPOOL_DIR", "")
 # Worker processes that extract pages off the reactor, one page at a time each (extraction is
 # CPU-bound: more workers than usable cores only add contention).
 ARCHIVE_EXTRACT_WORKERS = _env_int("ARCHIVE_EXTRACT_WORKERS", len(os.sched_getaffinity(0)))

@@ -32,7 +32,7 @@ WARNINGS_KEY = "newsarchive_warnings"
 RUN_ID_KEY = "newsarchive_run_id"
 CHECKS_KEY_STAT = "newsarchive_checks_key"
 EXTRACTION_KEY = "newsarchive_extraction"
-OUTCOMES = ("fetched", "archived", "unchanged", "skipped", "failed")
+OUTCOMES = ("fetched", "archived", "unchanged", "spooled", "skipped", "failed")
 
 
 def count(stats: StatsCollector, source: str, outcome: str, reason: str | None = None) -> None:
@@ -219,4 +219,6 @@ def run_counts(totals: dict[str, Any]) -> dict[str, Any]:
         "skipped_by": totals.get("skipped_by", {}),
         "failed": totals.get("failed", 0),
         "failed_by": totals.get("failed_by", {}),
+        "spooled": totals.get("spooled", 0),
+        "flushed": totals.get("flushed", 0),
     }

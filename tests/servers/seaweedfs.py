@@ -106,6 +106,7 @@ class SeaweedFS:
         self.ports: dict[str, int] = {}
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._command: list[str] = []
 
     @property
     def endpoint_url(self) -> str:
@@ -174,11 +175,17 @@ class SeaweedFS:
         ]
         for sock in held:
             sock.close()
+        self._command = command
+        self._launch()
+        return self
+
+    def _launch(self) -> None:
+        assert self._workdir is not None
         # weed reads AWS_* variables as an identity of its own; keep the caller's away.
         environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-        with (work / "weed.out").open("wb") as output:
+        with (Path(self._workdir.name) / "weed.out").open("ab") as output:
             self._process = subprocess.Popen(
-                command,
+                self._command,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -189,7 +196,33 @@ class SeaweedFS:
         except BaseException:
             self.stop()
             raise
-        return self
+
+    def halt(self) -> None:
+        """Stop the server as an outage would, keeping its data and ports for :meth:`resume`."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        # weed puts its gRPC sockets in /tmp and removes them only on a clean exit.
+        for name, port in self.ports.items():
+            if name.endswith(".grpc"):
+                for leftover in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same ports and data."""
+        if self._process is not None:
+            raise RuntimeError("SeaweedFS is running")
+        if self._workdir is None:
+            raise RuntimeError("SeaweedFS was never started")
+        self._launch()
 
     def _wait_ready(self) -> None:
         assert self._process is not None
@@ -220,21 +253,7 @@ class SeaweedFS:
 
     def stop(self) -> None:
         """Stop the server by its PID (SIGTERM, then SIGKILL) and remove its files."""
-        process, self._process = self._process, None
-        if process is not None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            # weed puts its gRPC sockets in /tmp and removes them only on a clean exit.
-            for name, port in self.ports.items():
-                if name.endswith(".grpc"):
-                    for leftover in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
-                        with contextlib.suppress(OSError):
-                            leftover.unlink()
+        self.halt()
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
