@@ -156,13 +156,15 @@ def test_two_crawlers_on_one_archive_lose_and_double_nothing(
     # An article edited while both crawl again: exactly one new version, not two.
     site.set_edition(2)
     try:
-        children = [
-            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        again = [
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             for command in commands
         ]
-        for child in children:
-            child.communicate(timeout=300)
-            assert child.returncode == 0
+        for child in again:
+            _, stderr = child.communicate(timeout=300)
+            assert child.returncode == 0, stderr
     finally:
         site.set_edition(1)
     after = version_numbers(uri)
