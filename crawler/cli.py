@@ -24,6 +24,7 @@ READ_COMMANDS = (
     "archiver.cli_catalog",
     "archiver.cli_export",
     "archiver.cli_read",
+    "archiver.cli_fsck",
 )
 EXIT_OK = 0
 EXIT_FAILED = 1
