@@ -28,7 +28,7 @@ import pytest
 
 from archiver import Capture, keys, open_store
 from archiver.fsck import ArchiveChecker, FsckReport, check_archive
-from archiver.fsck_problems import Problem
+from archiver.fsck_problems import CODES, Problem
 from archiver.local import LocalStorage
 from archiver.records import gzip_bytes, sha256_hex
 from archiver.states import record_state
@@ -563,3 +563,9 @@ def test_s3_corruptions_are_found(
     unreachable = fsck(s3_env, f"s3://fsck-no-such-bucket-{uuid.uuid4().hex[:8]}/news")
     assert unreachable.status == 2
     assert "newsarchive: error:" in unreachable.stderr
+
+
+def test_every_code_is_documented() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text()
+    missing = [code for code in CODES if f"`{code}`" not in doc]
+    assert not missing, f"codes missing from docs/reliability.md: {missing}"
