@@ -53,6 +53,10 @@ _CAPTION_HINTS = (
     "bildtext",
 )
 _CAPTION_ITEMPROPS = frozenset({"caption", "description"})
+# A hint inside any class name or the id: the hints hold no spaces, so searching the joined
+# "class id" string finds exactly the names that contain one, at a fraction of the cost.
+_CAPTION_HINT_RE = re.compile("|".join(map(re.escape, _CAPTION_HINTS)))
+_CREDIT_HINT_RE = re.compile("|".join(map(re.escape, _CREDIT_HINTS)))
 _LAZY_SRC_ATTRS = (
     "data-src",
     "data-lazy-src",
@@ -187,14 +191,14 @@ def _caption_candidates(root: HtmlElement, *, in_figure: bool) -> Iterator[HtmlE
     for element in root.iter():
         if not isinstance(element.tag, str) or element is root or element.tag in ("meta", "img"):
             continue
-        names = class_id(element).split()
-        is_caption = (element.get("itemprop") or "").lower() in itemprops or any(
-            hint in name for name in names for hint in _CAPTION_HINTS
+        names = class_id(element)
+        is_caption = (element.get("itemprop") or "").lower() in itemprops or bool(
+            _CAPTION_HINT_RE.search(names)
         )
         if (
             is_caption
             and element.find(".//img") is None
-            and not any(hint in name for name in names for hint in _CREDIT_HINTS)
+            and not _CREDIT_HINT_RE.search(names)
             # A "captioned-story" wrapper with paragraphs of its own is not a caption.
             and len(element.findall(".//p")) <= 1
             and len(element_text(element)) <= _MAX_CAPTION_CHARS
@@ -243,7 +247,7 @@ def _is_credit(element: HtmlElement) -> bool:
         return True
     if (element.get("itemprop") or "").lower() in _CREDIT_ITEMPROPS:
         return True
-    return any(hint in name for name in class_id(element).split() for hint in _CREDIT_HINTS)
+    return bool(_CREDIT_HINT_RE.search(class_id(element)))
 
 
 def _is_not_photo(img: HtmlElement) -> bool:
