@@ -154,10 +154,22 @@ def cmd_revisit(args: argparse.Namespace) -> int:
 
 def _read_page(target: str) -> bytes:
     if target.startswith(("http://", "https://")):
-        from crawler.settings import USER_AGENT
+        from crawler import settings
+        from crawler.netguard import (
+            GuardedRedirectHandler,
+            NetworkPolicy,
+            check_url,
+            parse_networks,
+        )
 
-        request = urllib.request.Request(target, headers={"User-Agent": USER_AGENT})
-        with urllib.request.urlopen(request, timeout=30) as response:
+        opener = urllib.request.build_opener()
+        if not settings.ALLOW_PRIVATE_NETWORKS:
+            # The same refusal as the crawler's: this URL may come from a page, not the user.
+            policy = NetworkPolicy(parse_networks(settings.ARCHIVE_ALLOWED_NETWORKS))
+            check_url(target, policy)
+            opener = urllib.request.build_opener(GuardedRedirectHandler(policy))
+        request = urllib.request.Request(target, headers={"User-Agent": settings.USER_AGENT})
+        with opener.open(request, timeout=30) as response:
             data: bytes = response.read(MAX_PAGE_BYTES + 1)
     else:
         data = Path(target).read_bytes()

@@ -9,8 +9,10 @@ from typing import Any
 
 from crawler.demosite.server import DemoSite
 
-# The demo site is on loopback and ours: no need to wait between requests.
+# The demo site is on loopback and ours: no need to wait between requests, and the crawler may
+# reach it (private networks are otherwise refused).
 DEMO_SETTINGS: dict[str, Any] = {
+    "ALLOW_PRIVATE_NETWORKS": True,
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,

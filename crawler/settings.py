@@ -28,6 +28,10 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _env_list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -98,6 +102,13 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 # --- safety -----------------------------------------------------------------------------------
+# Private, loopback, link-local (the cloud metadata address), multicast and other non-public
+# destinations are refused, after DNS resolution and at every redirect (crawler/netguard.py).
+# Allowing them is for tests and `newsarchive demo`, which crawl a site on loopback.
+ALLOW_PRIVATE_NETWORKS = _env_bool("NEWSARCHIVE_ALLOW_PRIVATE_NETWORKS", False)
+# Networks exempt from that refusal (CIDRs; comma-separated in the environment).
+ARCHIVE_ALLOWED_NETWORKS = _env_list("ARCHIVE_ALLOWED_NETWORKS")
+TWISTED_DNS_RESOLVER = "crawler.netguard.GuardedThreadedResolver"
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
@@ -115,6 +126,8 @@ ARCHIVE_CONDITIONAL_GET = _env_bool("ARCHIVE_CONDITIONAL_GET", True)
 # same bytes) are not parsed again: edits to articles they list are caught by revisits.
 ARCHIVE_SKIP_UNCHANGED_LISTINGS = _env_bool("ARCHIVE_SKIP_UNCHANGED_LISTINGS", True)
 DOWNLOADER_MIDDLEWARES = {
+    # Just above RetryMiddleware (550): a refused address is never retried.
+    "crawler.netguard.NetworkGuardMiddleware": 555,
     "crawler.middlewares.RetryBackoffMiddleware": 560,
     "crawler.middlewares.ConditionalGetMiddleware": 570,
 }

@@ -42,6 +42,7 @@ def test_table_names_every_source_reason_and_warning() -> None:
         "fetched",
         "archived",
         "unchanged",
+        "spooled",
         "skipped",
         "failed",
     ]

@@ -51,6 +51,7 @@ from crawler.middlewares import (
     SKIP_ARCHIVED_META,
     AlreadyArchived,
 )
+from crawler.netguard import NetworkRefused
 from crawler.sources import Source, default_sources_path, load_sources, select_sources
 from crawler.summary import count, warn_source
 from crawler.urls import host_key, normalize_url
@@ -78,6 +79,8 @@ def failure_reason(failure: Failure) -> str:
         return f"http_{error.response.status}"
     if isinstance(error, AlreadyArchived):
         return "already_archived"
+    if isinstance(error, NetworkRefused):
+        return "blocked_network"
     if isinstance(error, IgnoreRequest):
         return "robots_disallowed" if "robots" in str(error).lower() else "ignored"
     # Scrapy 2.13+ raises its own download errors; older ones let Twisted's through.
