@@ -113,8 +113,15 @@ def test_backfill_interrupted_then_resumed_archives_the_window_once(
         "-s", f"ARCHIVE_SUMMARY_FILE={summary_path}",
     ]  # fmt: skip
 
-    # Interrupted: the run stops after two articles.
-    first = _scrapy(*args, "-s", "CLOSESPIDER_ITEMCOUNT=2", "-s", "CONCURRENT_REQUESTS=1")
+    # Interrupted: the run stops after two articles. Scrapy finishes the pages already fetched;
+    # fetching one a second keeps those few while the extraction workers start.
+    slow = tmp_path / "slow-sources.toml"
+    slow.write_text(
+        sources.read_text(encoding="utf-8").replace("download_delay = 0.0", "download_delay = 1.0"),
+        encoding="utf-8",
+    )
+    slow_args = [arg.replace(str(sources), str(slow)) for arg in args]
+    first = _scrapy(*slow_args, "-s", "CLOSESPIDER_ITEMCOUNT=2", "-s", "CONCURRENT_REQUESTS=1")
     assert first.returncode == 0, first.stderr
     interrupted: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
     assert interrupted["finish_reason"] == "closespider_itemcount"
