@@ -29,8 +29,6 @@ from tests.test_crawl_e2e import expected_articles
 PACED = [
     *CRAWL_SETTINGS,
     "-s",
-    "DOWNLOAD_DELAY=0.3",
-    "-s",
     "CONCURRENT_REQUESTS_PER_DOMAIN=1",
     "-s",
     "ARCHIVE_STORE_RETRIES=1",
@@ -81,6 +79,12 @@ def child_env(seaweed: SeaweedFS, spool: Path) -> dict[str, str]:
 
 def crawl_command(site: DemoSite, uri: str, tmp: Path, summary: Path) -> list[str]:
     sources = site.write_sources(tmp / "sources.toml")
+    # The demo's sources file says not to wait; pace this crawl so things happen mid-run.
+    paced = sources.read_text(encoding="utf-8").replace(
+        "download_delay = 0.0", "download_delay = 0.3"
+    )
+    assert paced != sources.read_text(encoding="utf-8")
+    sources.write_text(paced, encoding="utf-8")
     return [
         *(sys.executable, "-m", "crawler.cli", "crawl", "--sources", str(sources)),
         *("--archive", uri, "--summary", str(summary), *PACED),
