@@ -81,11 +81,16 @@ def parse_version(key: str) -> int | None:
 def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise :class:`InvalidKeyError`.
 
-    Refused: empty keys, absolute paths, backslashes, NUL and other control characters,
+    Refused: empty keys, text that is not valid Unicode (lone surrogates: neither a file name
+    nor an S3 key can hold one), absolute paths, backslashes, NUL and other control characters,
     empty, ``.`` and ``..`` segments, and the temporary-file prefix of the local backend.
     """
     if not key:
         raise InvalidKeyError("empty key")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidKeyError(f"key is not valid Unicode: {key!r}") from err
     if key.startswith("/"):
         raise InvalidKeyError(f"absolute key: {key!r}")
     if "\\" in key:

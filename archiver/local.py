@@ -90,7 +90,11 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         """Return whether a file is stored under ``key``."""
-        return self._path(key).is_file()
+        path = self._path(key)
+        try:
+            return path.is_file()
+        except OSError as err:  # a name too long for the file system, say
+            raise StorageError(f"local exists of {key} in {self.root} failed: {err}") from err
 
     def delete(self, key: str) -> None:
         """Remove the file under ``key``; a missing file is not an error."""

@@ -1,21 +1,28 @@
 """Find article URLs in feeds, sitemaps and section pages.
 
 Plain functions over bytes, with no Scrapy import, so they are easy to test and reuse. XML is
-parsed with entity expansion and network access off: feeds and sitemaps come from the open web.
+parsed without its document type declaration and with entity expansion and network access off:
+feeds and sitemaps come from the open web.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urljoin
 
 from lxml import etree, html
 
 from crawler.errors import CrawlerError
 
 GZIP_MAGIC = b"\x1f\x8b"
+# What may come before a document type declaration: a byte order mark, the XML declaration,
+# processing instructions, comments and white space.
+_PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+_DOCTYPE = re.compile(rb"<!DOCTYPE\s[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
 
 
 class ListingError(CrawlerError):
@@ -40,9 +47,24 @@ def _xml_parser() -> etree.XMLParser:
     )
 
 
+def _without_doctype(body: bytes) -> bytes:
+    """Drop the document type declaration, where entities and external DTDs are declared.
+
+    Feeds and sitemaps need none. Even unexpanded, a billion-laughs declaration trips libxml2's
+    amplification limit, and the parser then stops there, losing every link after it; without
+    the declaration an entity reference is only an unknown name.
+    """
+    prolog = _PROLOG.match(body)
+    prolog_end = prolog.end() if prolog else 0
+    doctype = _DOCTYPE.match(body, prolog_end)
+    if doctype is None:
+        return body
+    return body[:prolog_end] + body[doctype.end() :]
+
+
 def _parse_xml(body: bytes, what: str) -> etree._Element:
     try:
-        root = etree.fromstring(body.lstrip(), parser=_xml_parser())
+        root = etree.fromstring(_without_doctype(body.lstrip()), parser=_xml_parser())
     except etree.XMLSyntaxError as err:
         raise ListingError(f"{what} is not well-formed XML: {err}") from err
     if root is None:
@@ -141,12 +163,17 @@ def page_links(body: bytes, encoding: str, base_url: str) -> tuple[list[str], li
         doc = html.document_fromstring(body.decode(encoding, errors="replace"), base_url=base_url)
     except (etree.ParserError, ValueError) as err:
         raise ListingError(f"section page is not parseable HTML: {err}") from err
-    doc.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
+    # Links are resolved here rather than rewritten in the tree: lxml refuses to write back an
+    # attribute holding a control character, which a hostile page can put in any href.
+    base = base_url
+    for element in doc.iter("base"):
+        base = _resolve(base_url, element.get("href")) or base_url
+        break
     links: list[str] = []
     next_links: list[str] = []
     for anchor in doc.iter("a", "link"):
-        href = anchor.get("href")
-        if not href:
+        href = _resolve(base, anchor.get("href"))
+        if href is None:
             continue
         rel = (anchor.get("rel") or "").lower().split()
         if "next" in rel:
@@ -154,3 +181,13 @@ def page_links(body: bytes, encoding: str, base_url: str) -> tuple[list[str], li
         elif anchor.tag == "a":
             links.append(href)
     return links, next_links
+
+
+def _resolve(base: str, href: str | None) -> str | None:
+    href = (href or "").strip()
+    if not href:
+        return None
+    try:
+        return urljoin(base, href)
+    except ValueError:  # an unclosed "[" in the host
+        return None

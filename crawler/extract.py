@@ -26,6 +26,7 @@ from crawler.extract_fields import (
     dedupe,
     dom_byline,
     dom_section,
+    is_readable_date,
     normalize_date,
     normalize_language,
 )
@@ -130,7 +131,13 @@ def extract_article(
 
     published = normalize_date(
         meta.date_published, fetched_at=fetched, url=url, field="date_published"
-    ) or normalize_date(document.date, fetched_at=fetched, url=url, field="date_published")
+    )
+    if published is None and (not meta.date_published or is_readable_date(meta.date_published)):
+        # Not for a stated date that cannot be read: trafilatura reads "2026-02-30" as the first
+        # of its month, and a wrong date is worse than none.
+        published = normalize_date(
+            document.date, fetched_at=fetched, url=url, field="date_published"
+        )
     return Article(
         url=url,
         headline=headline,

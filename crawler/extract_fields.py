@@ -18,6 +18,7 @@ __all__ = [
     "dedupe",
     "dom_byline",
     "dom_section",
+    "is_readable_date",
     "normalize_date",
     "normalize_language",
 ]
@@ -130,6 +131,11 @@ def normalize_date(value: str | None, *, fetched_at: datetime, url: str, field: 
         )
         return None
     return text
+
+
+def is_readable_date(value: str | None) -> bool:
+    """Return whether :func:`normalize_date` can read ``value`` (whether or not it keeps it)."""
+    return _parse_date(value) is not None
 
 
 def _parse_date(value: str | None) -> datetime | date | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from urllib.parse import urljoin
@@ -46,6 +47,8 @@ _INLINE |= {"u", "var", "wbr"}
 def decode_html(data: bytes, encoding: str | None = None) -> str:
     """Decode page bytes: BOM, then ``encoding`` (HTTP header), ``<meta>``, UTF-8, windows-1252.
 
+    Bytes labelled Latin-1 or windows-1252 that are valid UTF-8 are read as UTF-8.
+
     Never raises: undecodable bytes become U+FFFD in the final windows-1252 fallback.
     """
     for bom, codec in _BOMS:
@@ -57,6 +60,11 @@ def decode_html(data: bytes, encoding: str | None = None) -> str:
         _codec_name(match.group(1).decode("ascii"), from_meta=True) if match else None,
     ]
     for codec in (*(name for name in declared if name), "utf-8"):
+        if codec == "cp1252" and not data.isascii():
+            # A Latin-1 label on bytes that are valid UTF-8 is a mislabelled UTF-8 page (the
+            # commonest wrong label): windows-1252 prose almost never forms valid UTF-8.
+            with contextlib.suppress(UnicodeDecodeError):
+                return data.decode("utf-8")
         try:
             return data.decode(codec)
         except UnicodeDecodeError:

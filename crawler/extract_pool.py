@@ -24,7 +24,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from crawler.errors import CrawlerError
+from crawler.errors import CrawlerError, PageTooLargeError
 
 if TYPE_CHECKING:
     from crawler.items import Article
@@ -40,6 +40,10 @@ class ExtractionError(CrawlerError):
 
 class ExtractionTimeout(ExtractionError):
     """A page took longer than the time limit; its worker was killed."""
+
+
+class ExtractionRefused(ExtractionError, PageTooLargeError):
+    """The extractor refused the page as too large (see :data:`crawler.extract.MAX_ELEMENTS`)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ def serve(conn_in: Connection, conn_out: Connection, memory_limit: int) -> None:
         try:
             article = extract_article(body, url, fetched_at=fetched_at, encoding=encoding)
             reply: tuple[str, Any] = ("ok", article)
+        except PageTooLargeError as err:
+            reply = ("too_large", f"{type(err).__name__}: {err}")
         # The worker reports any failure of a page rather than die of it; the parent raises it.
         except Exception as err:  # noqa: BLE001
             reply = ("error", f"{type(err).__name__}: {err}")
@@ -191,6 +197,9 @@ class ExtractorPool:
             ) from err
         finally:
             self._release(worker, keep)
+        if status == "too_large":
+            # A refusal by rule, not a failure: the pipeline counts it apart.
+            raise ExtractionRefused(f"extraction of {url} failed: {value}")
         if status != "ok":
             raise ExtractionError(f"extraction of {url} failed: {value}")
         return Extracted(value, seconds, cpu_seconds)

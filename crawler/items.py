@@ -99,7 +99,8 @@ class FetchedPage:
     headers: dict[str, str] = field(repr=False)
     body: bytes = field(repr=False)
     """The raw response body as received (after transfer decoding)."""
-    encoding: str
+    encoding: str | None
+    """The charset the ``Content-Type`` header names, if any (the extractor weighs the rest)."""
     fetched_at: str
     """ISO 8601 UTC time the response arrived."""
     provenance: Provenance

@@ -86,6 +86,9 @@ ARCHIVE_REVISIT_LEASE = os.environ.get("ARCHIVE_REVISIT_LEASE", "2h")
 ARCHIVE_MAX_LISTING_SIZE = _env_int("ARCHIVE_MAX_LISTING_SIZE", 20 * 1024 * 1024)
 # Sitemap indexes are followed at most this deep.
 ARCHIVE_SITEMAP_DEPTH = _env_int("ARCHIVE_SITEMAP_DEPTH", 3)
+# A source's sitemaps read in one crawl, at most: indexes that list ever new sitemaps would
+# otherwise multiply the requests at every level. A sitemap already read is never read again.
+ARCHIVE_MAX_SITEMAPS = _env_int("ARCHIVE_MAX_SITEMAPS", 10_000)
 # Section pages: how many pages of a section (next/pagination links) to follow.
 ARCHIVE_SECTION_PAGES = _env_int("ARCHIVE_SECTION_PAGES", 2)
 

@@ -117,6 +117,8 @@ _NUMERIC_ID = re.compile(r"\d{5,}")
 _HAS_LETTER = re.compile(r"[a-z]")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+# What a host name in a URL may hold once IDNA-encoded (underscores occur in real host names).
+_HOST_CHARS = re.compile(r"[a-z0-9_.-]+")
 
 
 def normalize_url(url: str, base: str | None = None) -> str:
@@ -127,11 +129,14 @@ def normalize_url(url: str, base: str | None = None) -> str:
     give an empty path as ``/``. A trailing slash is kept as it is. Idempotent.
 
     Raise :class:`~crawler.errors.InvalidURLError` (a ``ValueError``) for a URL that is not
-    http(s) or has no host.
+    http(s), or has no host or one no server can have (spaces, control characters...).
     """
     text = url.strip()
     if base is not None:
-        text = urljoin(base.strip(), text)
+        try:
+            text = urljoin(base.strip(), text)
+        except ValueError as err:  # an unclosed "[" in either URL
+            raise InvalidURLError(f"not a valid URL: {url!r} against {base!r}: {err}") from err
     _split_checked(text)
     # A "%" that starts no escape is a literal percent sign; encoding it first keeps w3lib from
     # reading "%%41" as "%" + "A" and producing a new escape on a second pass.
@@ -288,6 +293,9 @@ def _netloc(parts: SplitResult) -> str:
             raise InvalidURLError(f"invalid host name: {host!r}") from err
     if ":" in host:  # an IPv6 address keeps its brackets
         host = f"[{host}]"
+    elif not _HOST_CHARS.fullmatch(host):
+        # Spaces, control characters, "%", "<" ...: no server has such a name.
+        raise InvalidURLError(f"invalid host name: {host!r}")
     port = parts.port
     if port is None or port == DEFAULT_PORTS[parts.scheme.lower()]:
         return host

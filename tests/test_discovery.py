@@ -138,3 +138,17 @@ def test_section_page_links_are_absolute_and_next_is_apart() -> None:
     assert "https://paper.example/international/2026/11/27/un-vote-on-ceasefire" in links
     assert "https://paper.example/tag/diplomacy/" in links
     assert next_links == ["https://paper.example/international/page/2/"]
+
+
+def test_a_full_billion_laughs_declaration_loses_no_link() -> None:
+    # Ten levels of ten: libxml2 stops at its amplification limit even without expanding, and
+    # would drop every item after the declaration if it were parsed at all.
+    entities = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 10)
+    )
+    feed = (
+        f'<?xml version="1.0"?><!-- a comment --><!DOCTYPE rss [{entities}]>'
+        '<rss version="2.0"><channel><title>&l9;</title>'
+        "<item><title>&l9;</title><link>https://x.example/a-b-c</link></item></channel></rss>"
+    ).encode()
+    assert parse_feed(feed) == [Listed("https://x.example/a-b-c", None)]

@@ -106,3 +106,12 @@ def test_base_url_and_resolve_url() -> None:
 
 def test_normalize_space() -> None:
     assert normalize_space("  a\n\t b\u00a0 c ") == "a b c"
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252", "latin1", "us-ascii"])
+def test_utf8_labelled_latin1_is_read_as_utf8(label: str) -> None:
+    # These bytes decode as windows-1252 too ("Ã©" and so on): only the rule gets them right.
+    data = _doc(f'<meta charset="{label}">', "Caf\u00e9 \u2018M\u00fcller\u2019 \u20ac5").encode()
+    data.decode("cp1252")
+    assert "Caf\u00e9 \u2018M\u00fcller\u2019 \u20ac5" in decode_html(data, label)
+    assert "Caf\u00e9 \u2018M\u00fcller\u2019 \u20ac5" in decode_html(data)

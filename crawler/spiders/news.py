@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -31,6 +31,7 @@ from twisted.internet.error import (
     TCPTimedOutError,
     TimeoutError,
 )
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.backfill import DateWindow, Progress
 from crawler.crawl_store import crawl_store
@@ -68,6 +69,10 @@ SKIP_REASONS = frozenset({"robots_disallowed", "already_archived"})
 ADHOC_SOURCE = "urls"
 
 
+class SitemapLimitReached(ListingError):
+    """The source has read ``ARCHIVE_MAX_SITEMAPS`` sitemaps in this crawl (said once)."""
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -81,6 +86,11 @@ def failure_reason(failure: Failure) -> str:
         return "already_archived"
     if isinstance(error, NetworkRefused):
         return "blocked_network"
+    # Scrapy raises a plain IgnoreRequest for these two; its message tells them apart.
+    if isinstance(error, IgnoreRequest) and "during decompression" in str(error):
+        return "too_large"  # the body unpacks past DOWNLOAD_MAXSIZE: a decompression bomb
+    if isinstance(error, IgnoreRequest) and str(error) == "max redirections reached":
+        return "too_many_redirects"
     if isinstance(error, IgnoreRequest):
         return "robots_disallowed" if "robots" in str(error).lower() else "ignored"
     # Scrapy 2.13+ raises its own download errors; older ones let Twisted's through.
@@ -136,7 +146,13 @@ class NewsSpider(Spider):
         self.sources_path: str | None = None
         self.max_listing_size = 20 * 1024 * 1024
         self.sitemap_depth = 3
+        self.max_sitemaps = 10_000
         self.section_pages = 2
+        # Sitemaps requested so far, by source: an index that lists itself, or two that list
+        # each other, must not be read again (each round would multiply the requests).
+        self.sitemaps_requested: dict[str, set[str]] = {}
+        self.sitemaps_limited: set[str] = set()
+        self.max_url_length = 2083
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -154,6 +170,9 @@ class NewsSpider(Spider):
             spider.sources = [s for s in known.values() if s.enabled]
         spider.max_listing_size = settings.getint("ARCHIVE_MAX_LISTING_SIZE")
         spider.sitemap_depth = settings.getint("ARCHIVE_SITEMAP_DEPTH")
+        spider.max_sitemaps = settings.getint("ARCHIVE_MAX_SITEMAPS")
+        # Scrapy's UrlLengthMiddleware drops longer requests without a word; counted here.
+        spider.max_url_length = settings.getint("URLLENGTH_LIMIT")
         spider.section_pages = settings.getint("ARCHIVE_SECTION_PAGES")
         spider.skip_unchanged_listings = settings.getbool("ARCHIVE_SKIP_UNCHANGED_LISTINGS")
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
@@ -170,6 +189,7 @@ class NewsSpider(Spider):
                     slots.setdefault(domain, overrides)
         # Scrapy lets a spider adjust settings in from_crawler, before they are frozen.
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         return spider
 
     # --- start ----------------------------------------------------------------------------
@@ -211,6 +231,8 @@ class NewsSpider(Spider):
     def _listing_request(
         self, src: Source, url: str, kind: ListingKind, depth: int = 0, page: int = 1
     ) -> Request:
+        if kind == "sitemap":
+            self.sitemaps_requested.setdefault(src.name, set()).add(url)
         return Request(
             url,
             callback=self.parse_listing,
@@ -257,6 +279,8 @@ class NewsSpider(Spider):
                 yield from self._from_sitemap(src, response)
             else:
                 yield from self._from_section(src, response)
+        except SitemapLimitReached:
+            return  # warned once, when reached; not parsed in full, so not remembered as parsed
         except ListingError as err:
             warn_source(self.crawler.stats, src.name, f"{kind} {response.url}: {err}")
             return
@@ -271,12 +295,20 @@ class NewsSpider(Spider):
         depth = response.meta["depth"] + 1
         if depth > self.sitemap_depth:
             raise ListingError(f"sitemap index nested deeper than {self.sitemap_depth}")
+        requested = self.sitemaps_requested.setdefault(src.name, set())
         for entry in entries:
             child = response.urljoin(entry.url)
             if self.window is not None and not self.window.may_hold(entry.date):
                 continue
-            if src.allows(child):
-                yield self._listing_request(src, child, "sitemap", depth=depth)
+            if child in requested or not src.allows(child):
+                continue
+            if len(requested) >= self.max_sitemaps:
+                if src.name not in self.sitemaps_limited:
+                    self.sitemaps_limited.add(src.name)
+                    message = f"more than {self.max_sitemaps} sitemaps; the rest are skipped"
+                    warn_source(self.crawler.stats, src.name, message)
+                raise SitemapLimitReached(f"{response.url} not read in full")
+            yield self._listing_request(src, child, "sitemap", depth=depth)
 
     def _from_section(self, src: Source, response: Response) -> Iterable[Request]:
         if not isinstance(response, TextResponse):
@@ -304,6 +336,10 @@ class NewsSpider(Spider):
             except ValueError:
                 continue
             if url in seen or not src.is_article_url(url):
+                continue
+            if 0 < self.max_url_length < len(url):
+                seen.add(url)
+                count(self.crawler.stats, src.name, "skipped", "url_too_long")
                 continue
             if self.window is not None and not self.window.admits(entry.date):
                 continue
@@ -364,7 +400,10 @@ class NewsSpider(Spider):
             status=response.status,
             headers=headers,
             body=b"" if unchanged == "not_modified" else response.body,
-            encoding=getattr(response, "encoding", "utf-8"),
+            # The server's word only: Scrapy's own guess would outrank the page's <meta>.
+            encoding=http_content_type_encoding(
+                (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+            ),
             fetched_at=_now(),
             provenance=response.meta["provenance"],
             hints=hints,
@@ -380,6 +419,24 @@ class NewsSpider(Spider):
         assert self.crawler.stats is not None
         count(self.crawler.stats, request.meta["source"], outcome, reason)
         logger.info("article %s %s: %s", request.url, outcome, reason)
+
+    def request_dropped(self, request: Request) -> None:
+        """Count an article whose redirect the duplicate filter dropped, which no errback sees.
+
+        A redirect back into its own chain is a loop (``redirect_loop``); one to a page already
+        fetched in this crawl leaves nothing new to archive (``redirect_duplicate``).
+        """
+        chain = request.meta.get("redirect_urls")
+        if not chain or request.callback != self.parse_article:
+            return
+        self.progress.finished()
+        assert self.crawler.stats is not None
+        source = request.meta["source"]
+        if request.url in chain:
+            count(self.crawler.stats, source, "failed", "redirect_loop")
+            logger.info("article %s failed: redirect_loop (%s)", chain[0], " -> ".join(chain))
+        else:
+            count(self.crawler.stats, source, "skipped", "redirect_duplicate")
 
     def _source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
