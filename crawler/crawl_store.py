@@ -9,6 +9,7 @@ closed once, when the engine has stopped and every component is done with it.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
@@ -16,11 +17,13 @@ from weakref import WeakKeyDictionary
 from scrapy import signals
 
 from archiver import SnapshotStore, open_store
+from archiver.hints_cache import HintsCache
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 _STORES: WeakKeyDictionary[Crawler, SnapshotStore] = WeakKeyDictionary()
+_CACHES: WeakKeyDictionary[Crawler, HintsCache | None] = WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -33,8 +36,11 @@ class _Closer:
     def engine_stopped(self) -> None:
         with _LOCK:
             store = _STORES.pop(self.crawler, None)
+            cache = _CACHES.pop(self.crawler, None)
         if store is not None:
             store.close()
+        if cache is not None:
+            cache.close()
 
 
 def crawl_store(crawler: Crawler) -> SnapshotStore:
@@ -52,3 +58,21 @@ def crawl_store(crawler: Crawler) -> SnapshotStore:
     closer = _Closer(crawler)
     crawler.signals.connect(closer.engine_stopped, signal=signals.engine_stopped, weak=False)
     return store
+
+
+def crawl_hints_cache(crawler: Crawler) -> HintsCache | None:
+    """Return the crawl's local cache of fetch hints, or None when ``ARCHIVE_HINTS_CACHE`` is off.
+
+    It lives in ``ARCHIVE_STATE_DIR/hints.sqlite`` (see :mod:`archiver.hints_cache`).
+    """
+    store = crawl_store(crawler)
+    with _LOCK:
+        if crawler in _CACHES:
+            return _CACHES[crawler]
+        settings = crawler.settings
+        cache = None
+        if settings.getbool("ARCHIVE_HINTS_CACHE"):
+            state = settings.get("ARCHIVE_STATE_DIR") or "state"
+            cache = HintsCache(os.path.join(state, "hints.sqlite"), store.storage.uri)
+        _CACHES[crawler] = cache
+        return cache

@@ -19,15 +19,17 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from archiver import ArchiverError, SnapshotStore
+from archiver import ArchiverError, FetchHints, SnapshotStore
+from archiver.hints_cache import HintsCache
 from archiver.listings import read_listing_state
-from crawler.crawl_store import crawl_store
+from crawler.crawl_store import crawl_hints_cache, crawl_store
 from crawler.urls import identity_url
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -103,21 +105,33 @@ class RetryBackoffMiddleware:
         return response
 
 
+HINTS_STAT = "newsarchive_hints"
+"""Stats ``newsarchive_hints/cached`` and ``/archive``: where each article's hints came from."""
+
+
 class ConditionalGetMiddleware:
     """Ask for articles conditionally, with the validators of their last archived fetch.
 
-    For each article request the archive is asked (in a worker thread: boto3 blocks) what it
-    knows of the article's last fetch. Its ETag and Last-Modified become ``If-None-Match`` and
-    ``If-Modified-Since``, and the hints ride along in ``request.meta`` so a 304, or a body
-    identical to the last one, can be recorded without extraction.
+    For each article request the local hints cache, else the archive (in a worker thread:
+    boto3 blocks), is asked what is known of the article's last fetch. Its ETag and
+    Last-Modified become ``If-None-Match`` and ``If-Modified-Since``, and the hints ride along
+    in ``request.meta`` so a 304, or a body identical to the last one, can be recorded without
+    extraction.
     """
 
     def __init__(
-        self, store: SnapshotStore, threads: int = 4, send_validators: bool = True
+        self,
+        store: SnapshotStore,
+        threads: int = 4,
+        send_validators: bool = True,
+        cache: HintsCache | None = None,
+        stats: StatsCollector | None = None,
     ) -> None:
+        self.stats = stats
         self.store = store
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="hints")
         self.send_validators = send_validators
+        self.cache = cache
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
@@ -129,6 +143,8 @@ class ConditionalGetMiddleware:
             store,
             settings.getint("ARCHIVE_STORE_THREADS"),
             settings.getbool("ARCHIVE_CONDITIONAL_GET"),
+            crawl_hints_cache(crawler),
+            crawler.stats,
         )
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         return middleware
@@ -142,19 +158,35 @@ class ConditionalGetMiddleware:
         if "provenance" not in request.meta or request.meta.get(HINTS_META) is not None:
             return
         identity = identity_url(request.url, None)
-        loop = asyncio.get_running_loop()
-        try:
-            hints = await loop.run_in_executor(self.executor, self.store.fetch_hints, identity)
-        except ArchiverError as err:
-            # Without hints the page is fetched and extracted in full: slower, never wrong.
-            logger.warning("no fetch hints for %s: %s", request.url, err)
-            hints = None
+        hints = await self._hints(identity, request.url)
         request.meta[HINTS_META] = hints
         if hints is not None and request.meta.get(SKIP_ARCHIVED_META):
             raise AlreadyArchived(f"already archived: {request.url} ({hints.version_key})")
         if hints is None or not self.send_validators:
             return
         _add_validators(request, hints.etag, hints.last_modified)
+
+    async def _hints(self, identity: str, url: str) -> FetchHints | None:
+        try:
+            # A local lookup of a few microseconds: no thread hop.
+            cached = self.cache.get(identity) if self.cache is not None else None
+            if cached is not None:
+                self._count("cached")
+                return cached
+            self._count("archive")
+            loop = asyncio.get_running_loop()
+            hints = await loop.run_in_executor(self.executor, self.store.fetch_hints, identity)
+            if hints is not None and self.cache is not None:
+                self.cache.put(identity, hints)
+        except ArchiverError as err:
+            # Without hints the page is fetched and extracted in full: slower, never wrong.
+            logger.warning("no fetch hints for %s: %s", url, err)
+            return None
+        return hints
+
+    def _count(self, where: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"{HINTS_STAT}/{where}")
 
     async def _listing_validators(self, request: Request) -> None:
         if LISTING_STATE_META in request.meta:

@@ -22,11 +22,12 @@ from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
 from archiver.catalog import append_version_keys
+from archiver.hints_cache import HintsCache, hints_after
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
 from archiver.spool import Spool
 from crawler import __version__
-from crawler.crawl_store import crawl_store
+from crawler.crawl_store import crawl_hints_cache, crawl_store
 from crawler.errors import PageTooLargeError
 from crawler.extract import extract_article
 from crawler.extract_pool import Extracted, ExtractionTimeout, ExtractorPool
@@ -167,7 +168,9 @@ class ArchivePipeline:
         *,
         retries: int = 2,
         backoff: float = 1.0,
+        hints_cache: HintsCache | None = None,
     ) -> None:
+        self.hints_cache = hints_cache
         self.store = store
         self.stats = stats
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="archive")
@@ -208,6 +211,7 @@ class ArchivePipeline:
             Spool(spool_dir, store.storage.uri),
             retries=settings.getint("ARCHIVE_STORE_RETRIES"),
             backoff=settings.getfloat("ARCHIVE_STORE_RETRY_BACKOFF"),
+            hints_cache=crawl_hints_cache(crawler),
         )
 
     async def open_spider(self) -> None:
@@ -278,6 +282,7 @@ class ArchivePipeline:
                         item.body = b""
                         return item
                     result = spooled
+                self.remember(item, capture, result)
             else:
                 return item
         except ArchiverError as err:
@@ -294,6 +299,19 @@ class ArchivePipeline:
         # Keep the raw body out of what Scrapy logs or exports downstream.
         item.body = b""
         return item
+
+    def remember(self, item: FetchedPage, capture: Capture, result: ArchiveResult) -> None:
+        """Keep the hints of an archived fetch locally, for the next fetch of its URL."""
+        if self.hints_cache is None:
+            return
+        try:
+            # Keyed as the conditional-GET middleware asks: by the identity of the URL requested.
+            self.hints_cache.put(
+                identity_url(item.requested_url, None), hints_after(capture, result)
+            )
+        except ArchiverError as err:
+            # Only a saving is lost: the next fetch asks the archive instead.
+            logger.warning("could not cache the fetch hints of %s: %s", item.url, err)
 
     def check(self, item: FetchedPage, reason: UnchangedReason) -> ArchiveResult:
         """Note a page found unchanged before extraction in the run's check log."""

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from archiver import ArchiverError, ArchiveResult, SnapshotStore, StorageError
+from archiver.hints_cache import HintsCache
 from archiver.keys import article_id
 from archiver.records import VERSION_SCHEMA, decode_record
 from archiver.states import record_sighting, record_state
-from crawler.crawl_store import crawl_store
+from crawler.crawl_store import crawl_hints_cache, crawl_store
 from crawler.errors import CrawlerError
 from crawler.extract_html import decode_html, parse_html
 from crawler.extract_regions import is_paywalled
@@ -101,7 +102,9 @@ class RevisitPipeline:
         confirm_after: timedelta,
         allows: Callable[[str, str], bool] | None = None,
         threads: int = 2,
+        hints_cache: HintsCache | None = None,
     ) -> None:
+        self.hints_cache = hints_cache
         self.queue = queue
         self.store = store
         self.stats = stats
@@ -131,7 +134,15 @@ class RevisitPipeline:
 
         queue = RevisitQueue.in_state_dir(settings.get("ARCHIVE_STATE_DIR") or "state")
         store = crawl_store(crawler)
-        pipeline = cls(queue, store, crawler.stats, steps_for, confirm_after, allows)
+        pipeline = cls(
+            queue,
+            store,
+            crawler.stats,
+            steps_for,
+            confirm_after,
+            allows,
+            hints_cache=crawl_hints_cache(crawler),
+        )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
@@ -195,6 +206,10 @@ class RevisitPipeline:
             )
 
     def _write(self, sighting: Sighting, transition: Transition) -> None:
+        if self.hints_cache is not None:
+            # A sighting (a 410, a redirect...) changes what the next fetch should send, as the
+            # archive's own hints would show; the cache cannot tell, so it forgets.
+            self.hints_cache.forget(sighting.identity_url)
         if transition.observation is not None:
             record_sighting(
                 self.store,

@@ -54,6 +54,9 @@ ARCHIVE_STORE_THREADS = _env_int("ARCHIVE_STORE_THREADS", 8)
 # ARCHIVE_STORE_RETRY_BACKOFF seconds, then twice that...; then it goes to the local spool.
 ARCHIVE_STORE_RETRIES = _env_int("ARCHIVE_STORE_RETRIES", 2)
 ARCHIVE_STORE_RETRY_BACKOFF = _env_float("ARCHIVE_STORE_RETRY_BACKOFF", 1.0)
+# Keep what the archive knows of each article's last fetch in ARCHIVE_STATE_DIR/hints.sqlite,
+# so a conditional GET of an unchanged article costs the archive no request.
+ARCHIVE_HINTS_CACHE = _env_bool("ARCHIVE_HINTS_CACHE", True)
 # Where captures wait while the archive is unavailable; empty: ARCHIVE_STATE_DIR/spool.
 ARCHIVE_SPOOL_DIR = os.environ.get("ARCHIVE_SPOOL_DIR", "")
 # Worker processes that extract pages off the reactor, one page at a time each (extraction is

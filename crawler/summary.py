@@ -121,6 +121,13 @@ class CrawlSummary:
         summary["finish_reason"] = reason
         if stats.get(EXTRACTION_KEY):
             summary["extraction"] = stats[EXTRACTION_KEY]
+        hints = {
+            key.rpartition("/")[2]: value
+            for key, value in stats.items()
+            if key.startswith("newsarchive_hints/")
+        }
+        if hints:
+            summary["fetch_hints"] = hints
         logger.info("crawl summary (%s):\n%s", reason, format_summary(summary))
         if self.crawler.settings.getbool("ARCHIVE_RUN_MANIFESTS"):
             try:

@@ -210,6 +210,8 @@ def test_crawl_archives_every_article_then_only_changes(
     assert second["totals"]["unchanged_by"] == {"not_modified": len(expected)}
     not_articles = totals["skipped_by"]["not_article"]
     assert second["totals"]["extracted"] == not_articles
+    # What the first run archived, it remembered locally: no archive request to prepare a 304.
+    assert second["fetch_hints"]["cached"] == len(expected)
     # A 304 writes nothing of its own: the run's check log holds the evidence, once per run.
     seed_identity = next(e.identity for e in expected if "Manish" in json.dumps(e.page))
     assert store.observations(seed_identity) == []
@@ -245,9 +247,12 @@ def test_crawl_archives_every_article_then_only_changes(
     assert history[0]["article"]["headline"] == edited.page["headline"]
 
     # A new process with nothing on its local disk reads the archive and adds nothing.
-    fourth = crawl(sources, backend, tmp_path, *EVERY_LISTING)
+    fresh = ["-s", f"ARCHIVE_STATE_DIR={tmp_path / 'empty-disk'}"]
+    fourth = crawl(sources, backend, tmp_path, *EVERY_LISTING, *fresh)
     assert fourth["totals"]["archived"] == 0, fourth
     assert fourth["totals"]["unchanged"] == len(expected)
+    assert "cached" not in fourth["fetch_hints"]
+    assert fourth["fetch_hints"]["archive"] >= len(expected)
 
     # Every run left its manifest, and the manifests' counts match what the archive holds.
     manifests = list(iter_run_manifests(store.storage))

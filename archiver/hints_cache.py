@@ -1,0 +1,149 @@
+"""A local cache of fetch hints, so an unchanged article costs the archive no request.
+
+Asking the archive what it knows of an article's last fetch (:meth:`SnapshotStore.fetch_hints`)
+takes a listing and a few reads: far more than the conditional GET it prepares. The crawler
+keeps the answers, and the hints of every capture it archives, in a SQLite file on local disk,
+keyed by archive URI and by the identity of the URL requested.
+
+The cache only ever saves requests; it decides nothing. A missing entry (an empty disk, a new
+container) means asking the archive, as before. A stale entry (another crawler archived a newer
+version meanwhile) is harmless: its validators make the server answer 200 for a changed page,
+and archiving compares the page with the archive's own latest version, never with the cache.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import keys
+from .errors import ArchiverError
+from .records import content_sha256, sha256_hex, validators
+from .store import FetchHints
+
+if TYPE_CHECKING:
+    from .records import ArchiveResult, Capture
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hints (
+    archive TEXT NOT NULL,
+    url TEXT NOT NULL,
+    identity_url TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    version_key TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    html_sha256 TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    PRIMARY KEY (archive, url)
+) WITHOUT ROWID
+"""
+_FIELDS = "identity_url, version, version_key, content_sha256, html_sha256, etag, last_modified"
+
+_SELECT = f"SELECT {_FIELDS} FROM hints WHERE archive = ? AND url = ?"  # noqa: S608 - constants
+# A newer version wins; an older answer (a slower crawler's) never replaces it.
+_UPSERT = (
+    f"INSERT INTO hints (archive, url, {_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+    " ON CONFLICT (archive, url) DO UPDATE SET identity_url = excluded.identity_url,"
+    " version = excluded.version, version_key = excluded.version_key,"
+    " content_sha256 = excluded.content_sha256, html_sha256 = excluded.html_sha256,"
+    " etag = excluded.etag, last_modified = excluded.last_modified"
+    " WHERE excluded.version >= hints.version"
+)
+
+
+class HintsCacheError(ArchiverError):
+    """The local hints cache cannot be opened or written."""
+
+
+def hints_after(capture: Capture, result: ArchiveResult) -> FetchHints:
+    """Return what the next fetch of ``capture``'s article should know, once it is archived.
+
+    A new version, and an unchanged fetch answered with a 200, both leave this fetch's
+    validators and body as the last ones seen.
+    """
+    seen = validators(capture.headers)
+    return FetchHints(
+        identity_url=capture.identity_url,
+        version=result.version,
+        version_key=keys.version_key(result.article_id, result.version),
+        content_sha256=content_sha256(capture.article),
+        html_sha256=sha256_hex(capture.html),
+        etag=seen.get("etag"),
+        last_modified=seen.get("last_modified"),
+    )
+
+
+class HintsCache:
+    """Fetch hints of one archive, by URL identity, in a SQLite file; safe between threads."""
+
+    def __init__(self, path: str | Path, archive_uri: str) -> None:
+        self.path = Path(path)
+        self.archive_uri = archive_uri
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            # WAL: several crawler processes (the scheduler runs one per source) share the file.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as err:
+            raise HintsCacheError(f"cannot open the hints cache {self.path}: {err}") from err
+
+    def get(self, url: str) -> FetchHints | None:
+        """Return the hints cached for ``url`` (an identity URL), or None."""
+        try:
+            with self._lock:
+                row = self._db.execute(_SELECT, (self.archive_uri, url)).fetchone()
+        except sqlite3.Error as err:
+            raise HintsCacheError(f"cannot read the hints cache {self.path}: {err}") from err
+        if row is None:
+            return None
+        return FetchHints(*row)
+
+    def put(self, url: str, hints: FetchHints) -> None:
+        """Remember ``hints`` for ``url``, unless a newer version is already cached for it."""
+        values = (
+            self.archive_uri,
+            url,
+            hints.identity_url,
+            hints.version,
+            hints.version_key,
+            hints.content_sha256,
+            hints.html_sha256,
+            hints.etag,
+            hints.last_modified,
+        )
+        try:
+            with self._lock:
+                self._db.execute(_UPSERT, values)
+                self._db.commit()
+        except sqlite3.Error as err:
+            raise HintsCacheError(f"cannot write the hints cache {self.path}: {err}") from err
+
+    def forget(self, url: str) -> None:
+        """Drop what is cached for ``url``: the archive learnt something the cache cannot say."""
+        try:
+            with self._lock:
+                self._db.execute(
+                    "DELETE FROM hints WHERE archive = ? AND url = ?", (self.archive_uri, url)
+                )
+                self._db.commit()
+        except sqlite3.Error as err:
+            raise HintsCacheError(f"cannot write the hints cache {self.path}: {err}") from err
+
+    def __len__(self) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*) FROM hints WHERE archive = ?", (self.archive_uri,)
+            ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
