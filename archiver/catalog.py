@@ -159,13 +159,20 @@ def append_versions(
 
 
 def append_version_keys(storage: Storage, version_keys: Iterable[str], run_id: str | None) -> int:
-    """Read the version records under ``version_keys``, append them, and return the rows.
+    """Read the version records under ``version_keys``, append them, and return the rows."""
+    rows = (catalog_row(record, run_id) for record in _read_records(storage, version_keys))
+    return append_rows(storage, rows, run_id)
 
-    This is what a crawl calls when it ends, with the keys of the versions it wrote.
+
+def append_rows(storage: Storage, rows: Iterable[dict[str, Any]], run_id: str | None) -> int:
+    """Append rows made by :func:`catalog_row` and return how many were written.
+
+    This is what a crawl calls when it ends, with the rows of the versions it wrote (made as
+    it wrote them, so no record is read back).
     """
     writer = _PartWriter(storage, run_id, BATCH_ROWS)
-    for record in _read_records(storage, version_keys):
-        writer.add(catalog_row(record, run_id))
+    for row in rows:
+        writer.add(row)
     writer.finish()
     return writer.rows
 

@@ -69,8 +69,8 @@ def hints_after(capture: Capture, result: ArchiveResult) -> FetchHints:
         identity_url=capture.identity_url,
         version=result.version,
         version_key=keys.version_key(result.article_id, result.version),
-        content_sha256=content_sha256(capture.article),
-        html_sha256=sha256_hex(capture.html),
+        content_sha256=result.content_sha256 or content_sha256(capture.article),
+        html_sha256=result.html_sha256 or sha256_hex(capture.html),
         etag=seen.get("etag"),
         last_modified=seen.get("last_modified"),
     )

@@ -85,6 +85,12 @@ class ArchiveResult:
     """The version written, or the latest version when the capture was unchanged."""
     key: str
     """Key of the version record written, or of the observation when unchanged."""
+    content_sha256: str | None = field(default=None, compare=False)
+    """Hash of the capture's extracted content, when the archiver computed it."""
+    html_sha256: str | None = field(default=None, compare=False)
+    """Hash of the capture's HTML, when the archiver computed it."""
+    record: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The version record written (``new`` and ``changed``), so callers need not read it back."""
 
 
 def normalise_text(text: str) -> str:

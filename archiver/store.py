@@ -100,6 +100,27 @@ class _LatestCache:
                 self._items.popitem(last=False)
 
 
+class _AbsentSet:
+    """Article ids just found to have no version, each to be used once; bounded, thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, aid: str) -> None:
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._items[aid] = None
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def take(self, aid: str) -> bool:
+        with self._lock:
+            return self._items.pop(aid, False) is None
+
+
 class SnapshotStore:
     """Keep every version of every article in one :class:`~archiver.storage.Storage`.
 
@@ -112,6 +133,7 @@ class SnapshotStore:
     ) -> None:
         self.storage = storage
         self._cache = _LatestCache(cache_size)
+        self._absent = _AbsentSet(cache_size)
         self._max_attempts = max_attempts
         # Captures of one article in one process queue up instead of racing; other
         # processes are kept apart by the conditional create of the version record.
@@ -148,7 +170,7 @@ class SnapshotStore:
         content_hash = content_sha256(capture.article)
         html_hash = sha256_hex(capture.html)
         with self._locks[int(aid[:8], 16) % _LOCK_STRIPES]:
-            latest = self._current(aid)
+            latest = self._current(aid, trust_absent=True)
             html_stored = False
             for _attempt in range(self._max_attempts):
                 if latest is not None and latest.content_sha256 == content_hash:
@@ -190,8 +212,11 @@ class SnapshotStore:
                 latest = _Latest(version, content_hash, key)
                 self._cache.put(aid, latest)
                 outcome: Outcome = "new" if version == 1 else "changed"
-                logger.info("Archived %s as %s version %d: %s", capture.url, outcome, version, key)
-                return ArchiveResult(outcome, aid, version, key)
+                # DEBUG: the crawler logs each outcome once already.
+                logger.debug("Archived %s as %s version %d: %s", capture.url, outcome, version, key)
+                return ArchiveResult(
+                    outcome, aid, version, key, content_hash, html_hash, record=record
+                )
         raise ConflictError(
             f"gave up archiving {capture.identity_url} ({keys.article_prefix(aid)}) after "
             f"{self._max_attempts} conflicting writes"
@@ -212,6 +237,8 @@ class SnapshotStore:
         aid = keys.article_id(identity_url)
         latest = self._current(aid)
         if latest is None:
+            # The capture that usually follows need not list the folder again (see _current).
+            self._absent.add(aid)
             return None
         record = self._read_version(latest.key)
         http = record.get("http") or {}
@@ -275,7 +302,13 @@ class SnapshotStore:
         """Return every state-change record of an article (removed, restored...), oldest first."""
         return read_states(self.storage, identity_url)
 
-    def _current(self, aid: str) -> _Latest | None:
+    def _current(self, aid: str, *, trust_absent: bool = False) -> _Latest | None:
+        if trust_absent and self._absent.take(aid):
+            # Found without versions a moment ago (fetch hints before the fetch). If another
+            # writer created version 1 since, the create-only write of ours fails, and the
+            # conflict path re-reads the folder: trusting this once saves a listing per new
+            # article and can add no duplicate.
+            return None
         cached = self._cache.get(aid)
         # One HEAD proves the cached version is still the latest: versions are contiguous,
         # because each is created only as the successor of the one its writer read.
@@ -351,7 +384,7 @@ class SnapshotStore:
             logger.debug(
                 "Observed %s unchanged at version %d: %s", capture.url, latest.version, key
             )
-            return ArchiveResult("unchanged", aid, latest.version, key)
+            return ArchiveResult("unchanged", aid, latest.version, key, content_hash, html_hash)
         raise ConflictError(f"could not find a free observation key for {capture.identity_url}")
 
 

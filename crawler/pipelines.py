@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
-from archiver.catalog import append_version_keys
+from archiver.catalog import append_rows, append_version_keys, catalog_row
 from archiver.hints_cache import HintsCache, hints_after
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
@@ -183,6 +183,9 @@ class ArchivePipeline:
         self.software = software_versions()
         self.checks: list[dict[str, Any]] = []
         self.versions: list[str] = []
+        """Keys of versions this run wrote whose records it did not keep (read back at the end)."""
+        self.catalog_rows: list[dict[str, Any]] = []
+        """Catalog rows of the versions this run wrote, made as they were written."""
         """Keys of the version records this run wrote, for the catalog."""
 
     @classmethod
@@ -230,7 +233,7 @@ class ArchivePipeline:
                 count(self.stats, source, "unchanged", "content")
             else:
                 count(self.stats, source, "archived", result.outcome)
-                self.versions.append(result.key)
+                self.add_to_catalog(result)
         if flushed.archived:
             logger.info("archived %d spooled captures", len(flushed.archived))
         if flushed.remaining:
@@ -293,7 +296,7 @@ class ArchivePipeline:
             count(self.stats, item.source, "unchanged", reason or "content")
         else:
             count(self.stats, item.source, "archived", result.outcome)
-            self.versions.append(result.key)
+            self.add_to_catalog(result)
         logger.info("%s %s -> %s", result.outcome, item.url, result.key)
         item.archived = result
         # Keep the raw body out of what Scrapy logs or exports downstream.
@@ -346,14 +349,23 @@ class ArchivePipeline:
             except ArchiverError as err:
                 # Only the evidence of unchanged fetches is lost; no version is at stake.
                 logger.error("could not write the check log of run %s: %s", run_id, err)
-        if self.versions:
+        if self.versions or self.catalog_rows:
             self.append_catalog(run_id)
         # The store is the crawl's, shared: crawl_store closes it when the engine stops.
+
+    def add_to_catalog(self, result: ArchiveResult) -> None:
+        """Keep the catalog row of a version just written (a few hundred bytes, no body)."""
+        if result.record is None:
+            self.versions.append(result.key)
+            return
+        self.catalog_rows.append(catalog_row(result.record, self.stats.get_value(RUN_ID_KEY)))
 
     def append_catalog(self, run_id: str | None) -> None:
         """Add this run's versions to the catalog; a failure costs no version."""
         try:
-            rows = append_version_keys(self.store.storage, self.versions, run_id)
+            rows = append_rows(self.store.storage, self.catalog_rows, run_id)
+            if self.versions:
+                rows += append_version_keys(self.store.storage, self.versions, run_id)
         except ArchiverError as err:
             # The catalog is derived from the versions, which are stored: a rebuild repairs it.
             logger.error(

@@ -101,6 +101,10 @@ ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = _env_float("ARCHIVE_DOWNLOAD_DELAY", 1.0)
 DOWNLOAD_DELAY_JITTER = 0.5
 CONCURRENT_REQUESTS = 16
+# Scrapy starts this many tasks for the output of every callback, whatever its size; an article
+# page yields one item and a listing's requests cost nothing to pass on, so 100 (the default)
+# only spent the reactor's time on a hundred tasks per page.
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY

@@ -5,6 +5,7 @@ Plain functions without Scrapy, so the spider, the CLI and the tests call them t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -124,6 +125,28 @@ _HOST_CHARS = re.compile(r"[a-z0-9_.-]+")
 def normalize_url(url: str, base: str | None = None) -> str:
     """Return the normal form of an http(s) URL, resolved against ``base`` if given.
 
+    See :func:`_normalize_url`; results are cached, since listings repeat the same links (a
+    section page's navigation on every page of it) and normalising one costs tens of
+    microseconds.
+    """
+    text = url.strip()
+    if base is not None:
+        # Resolve first, so the cache knows a link by its absolute URL, whichever page it is on.
+        try:
+            text = urljoin(base.strip(), text)
+        except ValueError as err:  # an unclosed "[" in either URL
+            raise InvalidURLError(f"not a valid URL: {url!r} against {base!r}: {err}") from err
+    return _normalize_cached(text)
+
+
+@functools.lru_cache(maxsize=32768)
+def _normalize_cached(url: str) -> str:
+    return _normalize_url(url)
+
+
+def _normalize_url(url: str) -> str:
+    """Return the normal form of an absolute http(s) URL.
+
     Lowercase the scheme and host, drop default ports, user info and the fragment, remove
     tracking parameters, sort the remaining query parameters, percent-encode consistently and
     give an empty path as ``/``. A trailing slash is kept as it is. Idempotent.
@@ -131,12 +154,7 @@ def normalize_url(url: str, base: str | None = None) -> str:
     Raise :class:`~crawler.errors.InvalidURLError` (a ``ValueError``) for a URL that is not
     http(s), or has no host or one no server can have (spaces, control characters...).
     """
-    text = url.strip()
-    if base is not None:
-        try:
-            text = urljoin(base.strip(), text)
-        except ValueError as err:  # an unclosed "[" in either URL
-            raise InvalidURLError(f"not a valid URL: {url!r} against {base!r}: {err}") from err
+    text = url
     _split_checked(text)
     # A "%" that starts no escape is a literal percent sign; encoding it first keeps w3lib from
     # reading "%%41" as "%" + "A" and producing a new escape on a second pass.
