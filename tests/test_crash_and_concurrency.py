@@ -12,13 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from archiver.reader import open_reader
@@ -44,17 +41,6 @@ def seaweed() -> Iterator[SeaweedFS]:
         yield server
 
 
-def s3(seaweed: SeaweedFS) -> Any:
-    options = seaweed.client_options()
-    return boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-        region_name=options["region_name"],
-    )
-
-
 @pytest.fixture(params=["seaweedfs", "local"])
 def archive(
     request: pytest.FixtureRequest,
@@ -66,10 +52,7 @@ def archive(
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     if request.param == "local":
         return str(tmp_path / "archive"), env
-    bucket = f"crash-{uuid.uuid4().hex[:12]}"
-    client = s3(seaweed)
-    client.create_bucket(Bucket=bucket)
-    client.close()
+    bucket = seaweed.create_bucket("crash")
     # The tests read the archive in this process too.
     for name, value in seaweed.environ().items():
         monkeypatch.setenv(name, value)

@@ -8,13 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from archiver.cli_read import register
@@ -52,17 +50,7 @@ def demo(
     child_env: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DemoArchive]:
-    bucket = f"readcli-{uuid.uuid4().hex[:12]}"
-    options = seaweed.client_options()
-    client = boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-        region_name=options["region_name"],
-    )
-    client.create_bucket(Bucket=bucket)
-    client.close()
+    bucket = seaweed.create_bucket("readcli")
     with pytest.MonkeyPatch.context() as patch:
         for name in [name for name in os.environ if name.startswith("AWS_")]:
             patch.delenv(name)

@@ -7,13 +7,11 @@ import hashlib
 import io
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from archiver import ArchiverError
@@ -45,17 +43,7 @@ def demo(
     site: DemoSite, seaweed: SeaweedFS, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DemoArchive]:
     """The demo site crawled twice (one article edited between) into a fresh S3 bucket."""
-    bucket = f"reader-{uuid.uuid4().hex[:12]}"
-    options = seaweed.client_options()
-    client = boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-        region_name=options["region_name"],
-    )
-    client.create_bucket(Bucket=bucket)
-    client.close()
+    bucket = seaweed.create_bucket("reader")
     with pytest.MonkeyPatch.context() as patch:
         for name in [name for name in os.environ if name.startswith("AWS_")]:
             patch.delenv(name)

@@ -9,9 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from crawler.demosite.server import DemoSite
@@ -28,14 +26,7 @@ def seaweed() -> Iterator[SeaweedFS]:
 
 
 def every_object(seaweed: SeaweedFS, bucket: str) -> Iterator[tuple[str, bytes]]:
-    options = seaweed.client_options()
-    client: Any = boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-        region_name=options["region_name"],
-    )
+    client = seaweed.client()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             yield item["Key"], client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
@@ -52,15 +43,7 @@ def readable(data: bytes) -> bytes:
 def test_a_crawl_at_debug_level_writes_the_secret_key_nowhere(
     seaweed: SeaweedFS, tmp_path: Path
 ) -> None:
-    bucket = f"secrets-{uuid.uuid4().hex[:12]}"
-    options = seaweed.client_options()
-    boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-        region_name=options["region_name"],
-    ).create_bucket(Bucket=bucket)
+    bucket = seaweed.create_bucket("secrets")
     state = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(seaweed.environ(), ARCHIVE_STATE_DIR=str(state), ARCHIVE_LOG_LEVEL="DEBUG")

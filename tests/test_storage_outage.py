@@ -11,12 +11,10 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from archiver.spool import iter_spools
@@ -52,22 +50,7 @@ def seaweed() -> Iterator[SeaweedFS]:
 
 @pytest.fixture
 def bucket(seaweed: SeaweedFS) -> str:
-    name = f"outage-{uuid.uuid4().hex[:12]}"
-    client = s3(seaweed)
-    client.create_bucket(Bucket=name)
-    client.close()
-    return name
-
-
-def s3(seaweed: SeaweedFS) -> Any:
-    options = seaweed.client_options()
-    return boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-        region_name=options["region_name"],
-    )
+    return seaweed.create_bucket("outage")
 
 
 def child_env(seaweed: SeaweedFS, spool: Path) -> dict[str, str]:
@@ -93,7 +76,7 @@ def crawl_command(site: DemoSite, uri: str, tmp: Path, summary: Path) -> list[st
 
 def versions_by_article(seaweed: SeaweedFS, bucket: str) -> dict[str, list[str]]:
     """Return the version record keys of every article folder in the bucket."""
-    client = s3(seaweed)
+    client = seaweed.client()
     found: dict[str, list[str]] = {}
     for page in client.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix="news/articles/"
@@ -203,7 +186,7 @@ def test_spool_flush_archives_what_a_crawl_could_not(
     assert len(archived) == waiting
     assert all(names == ["v000001.json"] for names in archived.values())
     # The catalog has a row for each flushed version.
-    client = s3(seaweed)
+    client = seaweed.client()
     parts = client.list_objects_v2(Bucket=bucket, Prefix="news/catalog/").get("Contents", [])
     client.close()
     assert parts

@@ -24,8 +24,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import boto3
 
 # The admin server's worker dials admin.port + 10000 whatever its gRPC flag says.
 _ADMIN_GRPC_OFFSET = 10000
@@ -121,6 +125,27 @@ class SeaweedFS:
             "aws_secret_access_key": self.secret_key,
             "region_name": "us-east-1",
         }
+
+    def client(self) -> Any:
+        """Return a boto3 S3 client of this server (the caller closes it)."""
+        options = self.client_options()
+        return boto3.client(
+            "s3",
+            endpoint_url=options["endpoint_url"],
+            aws_access_key_id=options["aws_access_key_id"],
+            aws_secret_access_key=options["aws_secret_access_key"],
+            region_name=options["region_name"],
+        )
+
+    def create_bucket(self, prefix: str) -> str:
+        """Create a bucket with a fresh name starting with ``prefix`` and return the name."""
+        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        client = self.client()
+        try:
+            client.create_bucket(Bucket=name)
+        finally:
+            client.close()
+        return name
 
     def environ(self) -> dict[str, str]:
         """Return the AWS variables that point boto3 at this server."""
