@@ -12,6 +12,7 @@ stays byte-identical, so each article is asked for again, conditionally.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -208,6 +209,7 @@ def pipeline_stage(bench: CrawlBench, label: str) -> dict[str, Any]:
     before = bench.objects()
     other = _OtherCpu(bench.storage)
     argv = [
+        *os.environ.get("BENCH_CHILD_PREFIX", "").replace("{label}", label).split(),
         sys.executable,
         "-m",
         "crawler.cli",

@@ -154,6 +154,8 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.summary.CrawlSummary": 500,
+    # Loggers below LOG_LEVEL return at once instead of building records the handler drops.
+    "crawler.logs.LogLevelGate": 0,
 }
 
 ITEM_PIPELINES = {
