@@ -9,6 +9,17 @@ The cache only ever saves requests; it decides nothing. A missing entry (an empt
 container) means asking the archive, as before. A stale entry (another crawler archived a newer
 version meanwhile) is harmless: its validators make the server answer 200 for a changed page,
 and archiving compares the page with the archive's own latest version, never with the cache.
+
+Entries are kept under the archive's identity (:mod:`archiver.identity`): when the archive
+behind the URI is another one (emptied and started again), the cache drops what it knew.
+
+A cache that has known an archive since it was created empty is **complete**: every article
+archived through it has an entry. For an article it has no entry for, the crawler then skips
+asking the archive (a listing per new article) and assumes there is none yet. Should another
+crawler, with a cache of its own, have archived that article meanwhile, the assumption costs a
+full fetch and an extraction, and archiving still finds the article's versions: its create-only
+write of version 1 conflicts and the archive's latest version is read (see
+:meth:`~archiver.store.SnapshotStore.archive`). No version is duplicated or lost either way.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from .records import content_sha256, sha256_hex, validators
 from .store import FetchHints
 
 if TYPE_CHECKING:
+    from .identity import ArchiveIdentity
     from .records import ArchiveResult, Capture
 
 _SCHEMA = """
@@ -38,7 +50,17 @@ CREATE TABLE IF NOT EXISTS hints (
     etag TEXT,
     last_modified TEXT,
     PRIMARY KEY (archive, url)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS archives (
+    archive TEXT PRIMARY KEY,
+    archive_id TEXT NOT NULL,
+    complete INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forgotten (
+    archive TEXT NOT NULL,
+    url TEXT NOT NULL,
+    PRIMARY KEY (archive, url)
+) WITHOUT ROWID;
 """
 _FIELDS = "identity_url, version, version_key, content_sha256, html_sha256, etag, last_modified"
 
@@ -79,9 +101,13 @@ def hints_after(capture: Capture, result: ArchiveResult) -> FetchHints:
 class HintsCache:
     """Fetch hints of one archive, by URL identity, in a SQLite file; safe between threads."""
 
-    def __init__(self, path: str | Path, archive_uri: str) -> None:
+    def __init__(
+        self, path: str | Path, archive_uri: str, identity: ArchiveIdentity | None = None
+    ) -> None:
         self.path = Path(path)
         self.archive_uri = archive_uri
+        self.complete = False
+        """Every article archived at ``archive_uri`` has an entry (see the module's text)."""
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,10 +115,32 @@ class HintsCache:
             # WAL: several crawler processes (the scheduler runs one per source) share the file.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
+            if identity is not None:
+                self.complete = self._adopt(identity)
             self._db.commit()
         except (OSError, sqlite3.Error) as err:
             raise HintsCacheError(f"cannot open the hints cache {self.path}: {err}") from err
+
+    def _adopt(self, identity: ArchiveIdentity) -> bool:
+        """Tie the entries to the archive's id; drop them if they belong to another archive."""
+        row = self._db.execute(
+            "SELECT archive_id, complete FROM archives WHERE archive = ?", (self.archive_uri,)
+        ).fetchone()
+        if row is not None and row[0] == identity.archive_id:
+            return bool(row[1])
+        # Another archive (or one this cache never knew by id): nothing kept can be trusted.
+        for table in ("hints", "forgotten"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE archive = ?",  # noqa: S608 - constant names
+                (self.archive_uri,),
+            )
+        complete = identity.created_now and identity.empty_at_creation
+        self._db.execute(
+            "INSERT OR REPLACE INTO archives (archive, archive_id, complete) VALUES (?, ?, ?)",
+            (self.archive_uri, identity.archive_id, int(complete)),
+        )
+        return complete
 
     def get(self, url: str) -> FetchHints | None:
         """Return the hints cached for ``url`` (an identity URL), or None."""
@@ -104,6 +152,22 @@ class HintsCache:
         if row is None:
             return None
         return FetchHints(*row)
+
+    def knows_absent(self, url: str) -> bool:
+        """Return whether the archive holds no article for ``url``, as far as a complete cache
+        can tell: it has no entry for it, and did not forget one."""
+        if not self.complete:
+            return False
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT 1 FROM hints WHERE archive = ? AND url = ?"
+                    " UNION ALL SELECT 1 FROM forgotten WHERE archive = ? AND url = ?",
+                    (self.archive_uri, url, self.archive_uri, url),
+                ).fetchone()
+        except sqlite3.Error as err:
+            raise HintsCacheError(f"cannot read the hints cache {self.path}: {err}") from err
+        return row is None
 
     def put(self, url: str, hints: FetchHints) -> None:
         """Remember ``hints`` for ``url``, unless a newer version is already cached for it."""
@@ -121,16 +185,28 @@ class HintsCache:
         try:
             with self._lock:
                 self._db.execute(_UPSERT, values)
+                if self.complete:
+                    self._db.execute(
+                        "DELETE FROM forgotten WHERE archive = ? AND url = ?",
+                        (self.archive_uri, url),
+                    )
                 self._db.commit()
         except sqlite3.Error as err:
             raise HintsCacheError(f"cannot write the hints cache {self.path}: {err}") from err
 
     def forget(self, url: str) -> None:
-        """Drop what is cached for ``url``: the archive learnt something the cache cannot say."""
+        """Drop what is cached for ``url``: the archive learnt something the cache cannot say.
+
+        The next fetch of ``url`` asks the archive, even when the cache is complete.
+        """
         try:
             with self._lock:
                 self._db.execute(
                     "DELETE FROM hints WHERE archive = ? AND url = ?", (self.archive_uri, url)
+                )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO forgotten (archive, url) VALUES (?, ?)",
+                    (self.archive_uri, url),
                 )
                 self._db.commit()
         except sqlite3.Error as err:

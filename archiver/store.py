@@ -263,6 +263,15 @@ class SnapshotStore:
             last_modified=seen.get("last_modified"),
         )
 
+    def assume_absent(self, identity_url: str) -> None:
+        """Let the next capture of the article skip reading its latest version, once.
+
+        For a caller that knows the archive holds no version of it (a complete hints cache).
+        Should one exist after all, the create-only write of version 1 conflicts and
+        :meth:`archive` reads the latest version then: nothing is duplicated.
+        """
+        self._absent.add(keys.article_id(identity_url))
+
     def observe(
         self, capture: Capture, hints: FetchHints, reason: ObservationReason
     ) -> ArchiveResult:

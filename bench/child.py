@@ -36,6 +36,8 @@ class ChildRun:
     """From start to exit."""
     window_s: float
     """From the site's first request to exit: the crawl itself, with its shutdown."""
+    tail_s: float
+    """From the site's last request to exit: finishing the crawl once every page is asked."""
     cpu_s: float
     """User and system CPU of the whole process."""
     startup_cpu_s: float
@@ -186,6 +188,7 @@ def run_child(
         returncode=process.returncode,
         wall_s=ended - started,
         window_s=ended - first,
+        tail_s=ended - (server.last_request or ended),
         cpu_s=usage.ru_utime + usage.ru_stime,
         startup_cpu_s=startup.get("cpu", 0.0),
         # ru_maxrss of wait4 is the largest of the child and its reaped workers.

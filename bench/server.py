@@ -110,6 +110,8 @@ class SiteServer:
         self._listings: dict[tuple[str, str, int], bytes] = {}
         self.first_request: float | None = None
         """``time.monotonic()`` of the first request since :meth:`reset`."""
+        self.last_request: float | None = None
+        """``time.monotonic()`` of the latest request since :meth:`reset`."""
         self.on_first_request: Callable[[], None] | None = None
         """Called (in a server thread) on the first request after :meth:`reset`."""
 
@@ -220,18 +222,21 @@ class SiteServer:
             }
 
     def reset(self) -> None:
-        """Forget the answers counted so far and the time of the first request."""
+        """Forget the answers counted so far and the times of the first and latest requests."""
         with self._lock:
             self._counts.clear()
             self.first_request = None
+            self.last_request = None
 
     # --- answering ------------------------------------------------------------------------
     def note_request(self) -> None:
-        """Note the time of the first request since :meth:`reset`."""
+        """Note the time of the first and of the latest request since :meth:`reset`."""
         callback = None
+        now = time.monotonic()
         with self._lock:
+            self.last_request = now
             if self.first_request is None:
-                self.first_request = time.monotonic()
+                self.first_request = now
                 callback = self.on_first_request
         if callback is not None:
             callback()

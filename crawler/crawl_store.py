@@ -9,6 +9,7 @@ closed once, when the engine has stopped and every component is done with it.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING
@@ -16,11 +17,14 @@ from weakref import WeakKeyDictionary
 
 from scrapy import signals
 
-from archiver import SnapshotStore, open_store
+from archiver import ArchiverError, SnapshotStore, open_store
 from archiver.hints_cache import HintsCache
+from archiver.identity import archive_identity
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
 
 _STORES: WeakKeyDictionary[Crawler, SnapshotStore] = WeakKeyDictionary()
 _CACHES: WeakKeyDictionary[Crawler, HintsCache | None] = WeakKeyDictionary()
@@ -73,6 +77,14 @@ def crawl_hints_cache(crawler: Crawler) -> HintsCache | None:
         cache = None
         if settings.getbool("ARCHIVE_HINTS_CACHE"):
             state = settings.get("ARCHIVE_STATE_DIR") or "state"
-            cache = HintsCache(os.path.join(state, "hints.sqlite"), store.storage.uri)
+            try:
+                identity = archive_identity(store.storage)
+            except ArchiverError as err:
+                # Storage is down or the record is damaged: no cache, rather than one that
+                # may hold another archive's hints. Fetching then asks the archive, as before.
+                logger.warning("fetch hints are not cached this run: %s", err)
+                cache = None
+            else:
+                cache = HintsCache(os.path.join(state, "hints.sqlite"), store.storage.uri, identity)
         _CACHES[crawler] = cache
         return cache

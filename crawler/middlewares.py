@@ -106,7 +106,8 @@ class RetryBackoffMiddleware:
 
 
 HINTS_STAT = "newsarchive_hints"
-"""Stats ``newsarchive_hints/cached`` and ``/archive``: where each article's hints came from."""
+"""Stats ``newsarchive_hints/cached``, ``/absent`` and ``/archive``: where each article's hints
+came from (``absent``: a complete cache knows the article is new, and nothing was asked)."""
 
 
 class ConditionalGetMiddleware:
@@ -173,6 +174,11 @@ class ConditionalGetMiddleware:
             if cached is not None:
                 self._count("cached")
                 return cached
+            if self.cache is not None and self.cache.knows_absent(identity):
+                # A complete cache has never seen it: a new article, with nothing to ask for.
+                self._count("absent")
+                self.store.assume_absent(identity)
+                return None
             self._count("archive")
             loop = asyncio.get_running_loop()
             hints = await loop.run_in_executor(self.executor, self.store.fetch_hints, identity)

@@ -176,6 +176,10 @@ def test_crawl_archives_every_article_then_only_changes(
         assert "warnings" not in first["sources"][outlet]
     assert not any("/private/" in entry.path for entry in site.request_log)
 
+    # A new archive: the local cache has seen it start, so no article costs an archive read.
+    assert first["fetch_hints"]["absent"] >= len(expected)
+    assert "archive" not in first["fetch_hints"]
+
     store = open_store(backend.uri)
     for item in expected:
         history = _versions(store, item.identity)
@@ -252,6 +256,8 @@ def test_crawl_archives_every_article_then_only_changes(
     assert fourth["totals"]["archived"] == 0, fourth
     assert fourth["totals"]["unchanged"] == len(expected)
     assert "cached" not in fourth["fetch_hints"]
+    # Nor can it know which articles are new: it asks the archive about every one.
+    assert "absent" not in fourth["fetch_hints"]
     assert fourth["fetch_hints"]["archive"] >= len(expected)
 
     # Every run left its manifest, and the manifests' counts match what the archive holds.
