@@ -22,6 +22,7 @@ TEMP_PREFIX = ".tmp-"
 
 _ARTICLE_ID = re.compile(r"[0-9a-f]{32}")
 _VERSION_NAME = re.compile(r"v(\d{6,})\.json")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -95,7 +96,7 @@ def check_key(key: str) -> str:
         raise InvalidKeyError(f"absolute key: {key!r}")
     if "\\" in key:
         raise InvalidKeyError(f"backslash in key: {key!r}")
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key):
+    if _CONTROL.search(key):
         raise InvalidKeyError(f"control character in key: {key!r}")
     for segment in key.split("/"):
         if segment in ("", ".", ".."):

@@ -164,7 +164,9 @@ class SnapshotStore:
 
         Blocking; call it from a worker thread in asynchronous code.
         """
-        _check(capture)
+        # The record is encoded before the HTML is written, so a capture that is not plain JSON
+        # data fails before anything is stored.
+        _check(capture, encode=False)
         aid = keys.article_id(capture.identity_url)
         captured_at = parse_time(capture.captured_at)
         content_hash = content_sha256(capture.article)
@@ -177,10 +179,6 @@ class SnapshotStore:
                     return self._observe(capture, aid, captured_at, latest, content_hash, html_hash)
                 version = 1 if latest is None else latest.version + 1
                 html_key = keys.html_key(aid, html_hash)
-                if not html_stored:
-                    # HTML first: a version record must never point at a missing object.
-                    self._put_html(html_key, capture.html)
-                    html_stored = True
                 key = keys.version_key(aid, version)
                 record = version_record(
                     capture,
@@ -192,10 +190,13 @@ class SnapshotStore:
                     html_hash=html_hash,
                     html_key=html_key,
                 )
+                data = encode_record(record)
+                if not html_stored:
+                    # HTML first: a version record must never point at a missing object.
+                    self._put_html(html_key, capture.html)
+                    html_stored = True
                 try:
-                    self.storage.put(
-                        key, encode_record(record), content_type=JSON_TYPE, if_none_match=True
-                    )
+                    self.storage.put(key, data, content_type=JSON_TYPE, if_none_match=True)
                 except ConflictError:
                     logger.info(
                         "Version %d of %s was written concurrently (%s); re-reading the latest",
@@ -397,7 +398,7 @@ class SnapshotStore:
         raise ConflictError(f"could not find a free observation key for {capture.identity_url}")
 
 
-def _check(capture: Capture) -> None:
+def _check(capture: Capture, *, encode: bool = True) -> None:
     if not isinstance(capture.identity_url, str) or not capture.identity_url:
         raise CaptureError("capture has no identity_url")
     if not isinstance(capture.html, bytes):
@@ -408,8 +409,8 @@ def _check(capture: Capture) -> None:
         raise CaptureError(f"status of {capture.url} must be an int")
     if not isinstance(capture.article, Mapping) or not isinstance(capture.provenance, Mapping):
         raise CaptureError(f"article and provenance of {capture.url} must be mappings")
-    # Fail before the HTML is written, not when the record is.
-    encode_record({"article": dict(capture.article), "provenance": dict(capture.provenance)})
+    if encode:
+        encode_record({"article": dict(capture.article), "provenance": dict(capture.provenance)})
 
 
 def open_store(

@@ -68,6 +68,8 @@ def fetch_settings(concurrency: int, hosts: Sequence[str]) -> dict[str, Any]:
         "EXTENSIONS": {
             "scrapy.extensions.telnet.TelnetConsole": None,
             "scrapy.extensions.remote_control.RemoteControl": None,
+            # As in the pipeline: log records below LOG_LEVEL are not built at all.
+            "crawler.logs.LogLevelGate": 0,
         },
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from archiver import Storage
 
 logger = logging.getLogger(__name__)
+
+SAVE_THREADS = 8
+"""Listing states written at once at the end of a crawl."""
 
 ListingUnchanged = Literal["not_modified", "same_body"]
 # Failures that will not go away by trying again: they do not hold a listing's state back.
@@ -77,16 +81,19 @@ class ListingLedger:
             and key.split("/")[2:3] == ["failed"]
             and key.split("/")[-1] not in PERMANENT_FAILURES
         }
-        saved = 0
-        for source, state in self.pending.values():
-            if source in held_back:
-                continue
+        states = [state for source, state in self.pending.values() if source not in held_back]
+
+        def write(state: ListingState) -> bool:
             try:
                 write_listing_state(storage, state)
             except ArchiverError as err:
                 logger.warning("could not remember listing %s: %s", state.url, err)
-                continue
-            saved += 1
+                return False
+            return True
+
+        # A few at a time: the crawl's end waits for them, and each is one small request.
+        with ThreadPoolExecutor(max(1, min(SAVE_THREADS, len(states)))) as pool:
+            saved = sum(pool.map(write, states))
         if held_back:
             logger.info("listing states kept back for %s: articles to retry", sorted(held_back))
         return saved

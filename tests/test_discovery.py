@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import pytest
 
@@ -15,6 +16,8 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
+from crawler.sources import Source
+from crawler.spiders.news import NewsSpider
 
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>World</title>
@@ -152,3 +155,27 @@ def test_a_full_billion_laughs_declaration_loses_no_link() -> None:
         "<item><title>&l9;</title><link>https://x.example/a-b-c</link></item></channel></rss>"
     ).encode()
     assert parse_feed(feed) == [Listed("https://x.example/a-b-c", None)]
+
+
+def test_link_verdicts_are_kept_per_source_and_match_a_fresh_look() -> None:
+    spider = NewsSpider()
+    world = Source(
+        name="world",
+        allowed_domains=("news.example",),
+        article_patterns=(re.compile(r"/world/\d{4}/"),),
+    )
+    other = Source(name="other", allowed_domains=("other.example",))
+    base = "https://news.example/world/"
+    article = "https://news.example/world/2026/talks.html?utm_source=rss#top"
+    for _ in range(2):  # the second time from the kept verdicts
+        assert spider._article_url(world, article, base) == (
+            "https://news.example/world/2026/talks.html"
+        )
+        assert spider._article_url(world, "https://news.example/about", base) is None
+        assert spider._article_url(other, article, base) is None
+        assert spider._article_url(world, "https://[broken", base) is None
+    # Relative links depend on the page they are on: resolved each time.
+    assert (
+        spider._article_url(world, "2026/a.html", base) == "https://news.example/world/2026/a.html"
+    )
+    assert spider._article_url(world, "2026/a.html", "https://news.example/sport/") is None

@@ -67,6 +67,8 @@ ListingKind = Literal["feed", "sitemap", "section"]
 # Reasons a page was not fetched by choice rather than by failure.
 SKIP_REASONS = frozenset({"robots_disallowed", "already_archived"})
 ADHOC_SOURCE = "urls"
+VERDICTS_KEPT = 50_000
+"""Links of listings whose verdict (article URL or not) a crawl keeps; a few MB at most."""
 
 
 class SitemapLimitReached(ListingError):
@@ -141,6 +143,7 @@ class NewsSpider(Spider):
         self.backfill = self.window is not None or bool(urls and Path(urls).is_file())
         self.progress = Progress(label="backfill" if self.backfill else "crawl")
         self.ledger = ListingLedger()
+        self._verdicts: dict[tuple[str, str], str | None] = {}
         self.skip_unchanged_listings = True
         self.sources: list[Source] = []
         self.sources_path: str | None = None
@@ -331,11 +334,8 @@ class NewsSpider(Spider):
     ) -> Iterable[Request]:
         seen: set[str] = set()
         for entry in entries:
-            try:
-                url = normalize_url(entry.url, base=response.url)
-            except ValueError:
-                continue
-            if url in seen or not src.is_article_url(url):
+            url = self._article_url(src, entry.url, response.url)
+            if url is None or url in seen:
                 continue
             if 0 < self.max_url_length < len(url):
                 seen.add(url)
@@ -346,6 +346,27 @@ class NewsSpider(Spider):
             seen.add(url)
             provenance = Provenance(via, response.url, _now(), entry.date)
             yield self._article_request(src.name, url, provenance)
+
+    def _article_url(self, src: Source, link: str, base: str) -> str | None:
+        """Return the normal form of ``link`` if it is an article URL of ``src``, else None.
+
+        Listings repeat most of their links (navigation, rails, the same teasers on a feed and
+        a section page), so the verdict on an absolute link is kept for the rest of the crawl.
+        """
+        absolute = link.startswith(("https://", "http://"))
+        if absolute and (src.name, link) in self._verdicts:
+            return self._verdicts[(src.name, link)]
+        try:
+            url: str | None = normalize_url(link, base=base)
+        except ValueError:
+            url = None
+        if url is not None and not src.is_article_url(url):
+            url = None
+        if absolute:
+            if len(self._verdicts) >= VERDICTS_KEPT:
+                self._verdicts.clear()
+            self._verdicts[(src.name, link)] = url
+        return url
 
     def listing_failed(self, failure: Failure) -> None:
         """Turn an unreachable or broken listing into a per-source warning."""

@@ -247,3 +247,26 @@ def test_seaweedfs_refuses_other_credentials(
         assert SECRET_KEY not in str(caught.value)
     finally:
         storage.close()
+
+
+def test_small_puts_send_their_body_without_waiting_for_100_continue(
+    seaweedfs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", seaweedfs)
+    storage = open_storage(f"s3://{new_bucket(seaweedfs)}/news")
+    assert isinstance(storage, S3Storage)
+    sent: dict[str, bool] = {}
+
+    def note(request: object, **_kwargs: object) -> None:
+        headers = request.headers  # type: ignore[attr-defined]
+        sent[request.url.rsplit("/", 1)[-1]] = "Expect" in headers  # type: ignore[attr-defined]
+
+    storage._client.meta.events.register("before-send.s3.PutObject", note)
+    try:
+        storage.put("small", b"x" * 1000, content_type="text/plain", if_none_match=True)
+        storage.put("large", b"x" * (2 << 20), content_type="text/plain")
+        assert storage.get("small") == b"x" * 1000
+        assert storage.get("large") == b"x" * (2 << 20)
+    finally:
+        storage.close()
+    assert sent == {"small": False, "large": True}
