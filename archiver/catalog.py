@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ CATALOG = "catalog"
 CATALOG_SCHEMA_NAME = "newsarchive/catalog/1"
 PARQUET_TYPE = "application/vnd.apache.parquet"
 BATCH_ROWS = 10_000
+RUN_BATCH_ROWS = 2_000
+"""Rows a crawl buffers before it writes a catalog part (a few MB)."""
 """Rows held in memory before the largest partition is written out as a part file."""
 
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
@@ -177,6 +180,44 @@ def append_rows(storage: Storage, rows: Iterable[dict[str, Any]], run_id: str | 
     return writer.rows
 
 
+class CatalogAppender:
+    """Append one run's rows as its versions are written, a part whenever enough are buffered.
+
+    A crawl's memory then stays flat however many versions it writes. Safe between threads:
+    :meth:`add` only buffers (cheap enough for the reactor thread) and says when a part is due;
+    :meth:`write_due` writes it (blocking: call it from a worker thread); :meth:`finish` writes
+    the rest when the run ends.
+    """
+
+    def __init__(self, storage: Storage, run_id: str | None, batch_rows: int = RUN_BATCH_ROWS):
+        self._writer = _PartWriter(storage, run_id, batch_rows)
+        self._lock = threading.Lock()
+
+    def add(self, row: dict[str, Any]) -> bool:
+        """Buffer a row made by :func:`catalog_row`; return whether a part is due."""
+        with self._lock:
+            self._writer.buffer(row)
+            return self._writer.due
+
+    def add_version_keys(self, version_keys: Iterable[str], run_id: str | None) -> None:
+        """Read the version records under ``version_keys`` and append their rows (blocking)."""
+        for record in _read_records(self._writer.storage, version_keys):
+            self.add(catalog_row(record, run_id))
+            self.write_due()
+
+    def write_due(self) -> None:
+        """Write parts while the buffer holds a part's worth of rows (blocking)."""
+        with self._lock:
+            while self._writer.due:
+                self._writer.flush_largest()
+
+    def finish(self) -> int:
+        """Write every buffered row; return how many rows this run appended in all."""
+        with self._lock:
+            self._writer.finish()
+            return self._writer.rows
+
+
 def rebuild_catalog(
     storage: Storage, *, progress: Progress | None = None, batch_rows: int = BATCH_ROWS
 ) -> int:
@@ -249,13 +290,23 @@ class _PartWriter:
         self.rows = 0
 
     def add(self, row: dict[str, Any]) -> None:
+        self.buffer(row)
+        if self.due:
+            self.flush_largest()
+
+    def buffer(self, row: dict[str, Any]) -> None:
         group = (row["captured_at"].date(), row["source"])
         self.groups.setdefault(group, []).append(row)
         self.buffered += 1
         self.rows += 1
-        if self.buffered >= self.batch_rows:
-            # The largest group makes the fullest part; small groups wait for more rows.
-            self._flush(max(self.groups, key=lambda g: len(self.groups[g])))
+
+    @property
+    def due(self) -> bool:
+        return self.buffered >= self.batch_rows
+
+    def flush_largest(self) -> None:
+        # The largest group makes the fullest part; small groups wait for more rows.
+        self._flush(max(self.groups, key=lambda g: len(self.groups[g])))
 
     def finish(self) -> list[str]:
         for group in sorted(self.groups):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
-from archiver.catalog import append_rows, append_version_keys, catalog_row
+from archiver.catalog import CatalogAppender, catalog_row
 from archiver.hints_cache import HintsCache, hints_after
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
@@ -184,9 +184,9 @@ class ArchivePipeline:
         self.checks: list[dict[str, Any]] = []
         self.versions: list[str] = []
         """Keys of versions this run wrote whose records it did not keep (read back at the end)."""
-        self.catalog_rows: list[dict[str, Any]] = []
-        """Catalog rows of the versions this run wrote, made as they were written."""
-        """Keys of the version records this run wrote, for the catalog."""
+        self.catalog: CatalogAppender | None = None
+        """The catalog rows of the versions this run wrote, made as they were written and
+        appended a part at a time (see :class:`~archiver.catalog.CatalogAppender`)."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -349,7 +349,7 @@ class ArchivePipeline:
             except ArchiverError as err:
                 # Only the evidence of unchanged fetches is lost; no version is at stake.
                 logger.error("could not write the check log of run %s: %s", run_id, err)
-        if self.versions or self.catalog_rows:
+        if self.versions or self.catalog is not None:
             self.append_catalog(run_id)
         # The store is the crawl's, shared: crawl_store closes it when the engine stops.
 
@@ -358,14 +358,36 @@ class ArchivePipeline:
         if result.record is None:
             self.versions.append(result.key)
             return
-        self.catalog_rows.append(catalog_row(result.record, self.stats.get_value(RUN_ID_KEY)))
+        run_id = self.stats.get_value(RUN_ID_KEY)
+        if self.catalog is None:
+            self.catalog = CatalogAppender(self.store.storage, run_id)
+        if self.catalog.add(catalog_row(result.record, run_id)):
+            try:
+                # A part's worth of rows: written off the reactor, beside the archive writes.
+                self.executor.submit(self.write_catalog_part)
+            except RuntimeError:
+                # The run is closing (the pool is shut down): nothing waits on this thread.
+                self.write_catalog_part()
+
+    def write_catalog_part(self) -> None:
+        """Write the catalog part that is due (blocking); a failure costs no version."""
+        assert self.catalog is not None
+        try:
+            self.catalog.write_due()
+        except ArchiverError as err:
+            logger.error(
+                "could not add a part to the catalog (`newsarchive catalog rebuild` fixes it): %s",
+                err,
+            )
 
     def append_catalog(self, run_id: str | None) -> None:
-        """Add this run's versions to the catalog; a failure costs no version."""
+        """Add the rest of this run's versions to the catalog; a failure costs no version."""
+        if self.catalog is None:
+            self.catalog = CatalogAppender(self.store.storage, run_id)
         try:
-            rows = append_rows(self.store.storage, self.catalog_rows, run_id)
             if self.versions:
-                rows += append_version_keys(self.store.storage, self.versions, run_id)
+                self.catalog.add_version_keys(self.versions, run_id)
+            rows = self.catalog.finish()
         except ArchiverError as err:
             # The catalog is derived from the versions, which are stored: a rebuild repairs it.
             logger.error(

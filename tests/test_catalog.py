@@ -32,8 +32,10 @@ import pytest
 from archiver import ConflictError, open_store
 from archiver.catalog import (
     CATALOG_SCHEMA,
+    CatalogAppender,
     append_versions,
     catalog_glob,
+    catalog_row,
     iter_version_records,
     rebuild_catalog,
 )
@@ -238,6 +240,29 @@ def test_appends_in_bounded_batches(local_archive: DemoArchive, tmp_path: Path) 
         [catalog_glob(str(tmp_path / "copy"))],
     ).fetchall()
     assert rows == [(len(records), 0)]
+
+
+def test_a_run_appends_parts_as_its_rows_come(local_archive: DemoArchive, tmp_path: Path) -> None:
+    records = list(iter_version_records(LocalStorage(local_archive.uri)))
+    assert len(records) > 6
+    target = LocalStorage(tmp_path / "copy")
+    run_id = "20261128T050000Z-0a1b2c"
+    appender = CatalogAppender(target, run_id, batch_rows=3)
+    due = []
+    for record in records:
+        due.append(appender.add(catalog_row(record, run_id)))
+        if due[-1]:
+            appender.write_due()
+    # Parts are written during the run: never more than a part's worth of rows is held.
+    assert due.count(True) >= len(records) // 3 - 1
+    written_during_run = list(target.list("catalog/"))
+    assert written_during_run
+    assert appender.finish() == len(records)
+    rows = duckdb.execute(
+        "SELECT count(*), count(DISTINCT json_key), min(run_id), max(run_id) FROM read_parquet(?)",
+        [catalog_glob(str(tmp_path / "copy"))],
+    ).fetchall()
+    assert rows == [(len(records), len(records), run_id, run_id)]
 
 
 def test_rebuild_from_s3_gives_the_same_rows_and_no_duplicate_parts(
