@@ -8,6 +8,7 @@ cannot corrupt the conversation.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from multiprocessing.connection import Connection
 
@@ -16,6 +17,11 @@ from crawler.extract_pool import serve
 
 def main() -> None:
     """Serve the parent on stdin/stdout until it says stop."""
+    # A stop signal to the crawl's process group (the scheduler's, a terminal's Ctrl-C) is for
+    # the crawler: it finishes the pages in flight, then closes the pool. A worker killed by it
+    # would fail those pages. A worker whose parent is gone sees its pipe close and exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     memory_limit = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     conn_in = Connection(os.dup(0), writable=False)
     conn_out = Connection(os.dup(1), readable=False)

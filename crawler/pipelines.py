@@ -7,6 +7,7 @@ Scrapy's reactor keeps fetching while they work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -307,11 +308,16 @@ class ArchivePipeline:
         """Keep the hints of an archived fetch locally, for the next fetch of its URL."""
         if self.hints_cache is None:
             return
+        hints = hints_after(capture, result)
+        # Keyed as the conditional-GET middleware asks: by the identity of the URL requested.
+        # The article's own identity and the final URL too: a revisit asks for the identity,
+        # and a complete cache takes a URL it has no entry for as a new article.
+        urls = {identity_url(item.requested_url, None), capture.identity_url}
+        with contextlib.suppress(ValueError):
+            urls.add(identity_url(item.url, None))
         try:
-            # Keyed as the conditional-GET middleware asks: by the identity of the URL requested.
-            self.hints_cache.put(
-                identity_url(item.requested_url, None), hints_after(capture, result)
-            )
+            for url in sorted(urls):
+                self.hints_cache.put(url, hints)
         except ArchiverError as err:
             # Only a saving is lost: the next fetch asks the archive instead.
             logger.warning("could not cache the fetch hints of %s: %s", item.url, err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -87,6 +88,20 @@ def test_workers_are_replaced_after_max_pages() -> None:
         for _ in range(5):
             assert pool.extract(body, url, fetched_at=FETCHED, encoding=None).article is not None
         assert pool.started == 3
+
+
+def test_a_stop_signal_to_the_process_group_leaves_the_workers_to_the_crawler(
+    pool: ExtractorPool,
+) -> None:
+    body, url = fixture("guardian_style")
+    assert pool.extract(body, url, fetched_at=FETCHED, encoding=None).article is not None
+    [worker] = pool._all
+    # What the scheduler's SIGTERM to the crawl's process group, or Ctrl-C, does to a worker.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        os.kill(worker.process.pid, sig)
+        assert pool.extract(body, url, fetched_at=FETCHED, encoding=None).article is not None
+    assert worker.exitcode is None
+    assert pool.started == 1
 
 
 def test_too_many_elements_is_refused_before_any_extraction(pool: ExtractorPool) -> None:
