@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -145,6 +146,26 @@ def test_backfill_interrupted_then_resumed_archives_the_window_once(
     assert len(archived) == len(wanted)
     # The October sitemap was last modified before the window: it was never fetched.
     assert not any("news-2026-10" in r.path for r in site.request_log)
+
+
+def test_progress_counts_an_article_listed_twice_once(site: DemoSite, tmp_path: Path) -> None:
+    sources = site.write_sources(tmp_path / "sources.toml")
+    summary_path = tmp_path / "summary.json"
+    done = _scrapy(
+        "-a", f"sources_file={sources}",
+        "-a", "source=meridian-wire",
+        "-s", f"ARCHIVE_URI={tmp_path / 'archive'}",
+        "-s", f"ARCHIVE_SUMMARY_FILE={summary_path}",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert summary["finish_reason"] == "finished"
+    last = [line for line in done.stderr.splitlines() if "pages done" in line][-1]
+    match = re.search(r"(\d+) of (\d+) pages done", last)
+    assert match is not None, last
+    # Its listings name some articles more than once (the duplicate filter drops the later
+    # requests): each is one page to do.
+    assert match.group(1) == match.group(2), last
 
 
 def test_until_without_since_is_refused(site: DemoSite, tmp_path: Path) -> None:

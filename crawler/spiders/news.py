@@ -444,11 +444,16 @@ class NewsSpider(Spider):
     def request_dropped(self, request: Request) -> None:
         """Count an article whose redirect the duplicate filter dropped, which no errback sees.
 
-        A redirect back into its own chain is a loop (``redirect_loop``); one to a page already
-        fetched in this crawl leaves nothing new to archive (``redirect_duplicate``).
+        An article request dropped as a duplicate before any fetch is taken out of the progress
+        count. A redirect back into its own chain is a loop (``redirect_loop``); one to a page
+        already fetched in this crawl leaves nothing new to archive (``redirect_duplicate``).
         """
+        if request.callback != self.parse_article:
+            return
         chain = request.meta.get("redirect_urls")
-        if not chain or request.callback != self.parse_article:
+        if not chain:
+            # An article another listing had already led to: found twice, fetched once.
+            self.progress.found(-1)
             return
         self.progress.finished()
         assert self.crawler.stats is not None
