@@ -35,6 +35,8 @@ from .records import content_sha256, sha256_hex, validators
 from .store import FetchHints
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .identity import ArchiveIdentity
     from .records import ArchiveResult, Capture
 
@@ -169,11 +171,11 @@ class HintsCache:
             raise HintsCacheError(f"cannot read the hints cache {self.path}: {err}") from err
         return row is None
 
-    def put(self, url: str, hints: FetchHints) -> None:
-        """Remember ``hints`` for ``url``, unless a newer version is already cached for it."""
-        values = (
-            self.archive_uri,
-            url,
+    def put(self, url: str | Iterable[str], hints: FetchHints) -> None:
+        """Remember ``hints`` for ``url`` (or for each of several URLs, in one transaction),
+        unless a newer version is already cached for it."""
+        urls = [url] if isinstance(url, str) else list(url)
+        fields = (
             hints.identity_url,
             hints.version,
             hints.version_key,
@@ -184,11 +186,11 @@ class HintsCache:
         )
         try:
             with self._lock:
-                self._db.execute(_UPSERT, values)
+                self._db.executemany(_UPSERT, [(self.archive_uri, u, *fields) for u in urls])
                 if self.complete:
-                    self._db.execute(
+                    self._db.executemany(
                         "DELETE FROM forgotten WHERE archive = ? AND url = ?",
-                        (self.archive_uri, url),
+                        [(self.archive_uri, u) for u in urls],
                     )
                 self._db.commit()
         except sqlite3.Error as err:

@@ -316,8 +316,7 @@ class ArchivePipeline:
         with contextlib.suppress(ValueError):
             urls.add(identity_url(item.url, None))
         try:
-            for url in sorted(urls):
-                self.hints_cache.put(url, hints)
+            self.hints_cache.put(sorted(urls), hints)
         except ArchiverError as err:
             # Only a saving is lost: the next fetch asks the archive instead.
             logger.warning("could not cache the fetch hints of %s: %s", item.url, err)

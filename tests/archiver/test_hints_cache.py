@@ -67,3 +67,16 @@ def test_an_unusable_cache_file_is_a_clear_error(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(HintsCacheError, match="cannot open the hints cache"):
         HintsCache(folder, "archive")
+
+
+def test_one_put_keeps_the_hints_under_several_urls(tmp_path: Path) -> None:
+    cache = HintsCache(tmp_path / "hints.sqlite", "archive")
+    other = "https://news.example/world/ceasefire-talks-live"
+    cache.put([URL, other], hints(2))
+    assert cache.get(URL) == hints(2)
+    assert cache.get(other) == hints(2)
+    # An older version never replaces a newer one, whichever URL it comes under.
+    cache.put([other], hints(1))
+    assert cache.get(other) == hints(2)
+    assert len(cache) == 2
+    cache.close()
