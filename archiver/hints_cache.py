@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from . import keys
 from .errors import ArchiverError
 from .records import content_sha256, sha256_hex, validators
+from .sqlite_wal import use_wal
 from .store import FetchHints
 
 if TYPE_CHECKING:
@@ -115,10 +116,14 @@ class HintsCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             # WAL: several crawler processes (the scheduler runs one per source) share the file.
-            self._db.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             if identity is not None:
+                # Read and write in one transaction that holds the write lock from the start:
+                # crawlers starting together (the scheduler runs one per source) wait in turn,
+                # where a read upgraded to a write would fail at once.
+                self._db.execute("BEGIN IMMEDIATE")
                 self.complete = self._adopt(identity)
             self._db.commit()
         except (OSError, sqlite3.Error) as err:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from archiver.sqlite_wal import use_wal
 from crawler.errors import CrawlerError
 from crawler.revisit_policy import (
     Evidence,
@@ -83,7 +84,7 @@ class RevisitQueue:
             raise RevisitQueueError(f"cannot open the revisit queue {self.path}: {err}") from err
         try:
             self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._conn)
             # WAL with synchronous=NORMAL survives a crashed process; only a power cut may lose
             # the last transactions, which a revisit then repeats.
             self._conn.execute("PRAGMA synchronous=NORMAL")

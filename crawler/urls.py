@@ -195,11 +195,11 @@ def identity_url(
     candidate = (canonical or "").strip()
     if candidate.startswith("//"):
         candidate = f"{urlsplit(final).scheme}:{candidate}"
-    if not urlsplit(candidate).scheme:
-        return final
     try:
+        if not urlsplit(candidate).scheme:
+            return final
         identity = normalize_url(candidate)
-    except InvalidURLError:
+    except ValueError:  # InvalidURLError, or urlsplit's own (an unclosed "[" in the host)
         return final
     same_site = allowed(identity) if allowed is not None else _same_site(identity, final)
     if not same_site:

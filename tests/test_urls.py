@@ -230,6 +230,12 @@ def test_without_canonical_the_final_url_is_the_identity() -> None:
         assert identity_url(FEED_LINK, canonical) == CANONICAL
 
 
+def test_a_canonical_link_that_cannot_be_parsed_is_ignored() -> None:
+    # urlsplit itself refuses an unclosed "[" in the host.
+    for canonical in ("http://example.com[", "//www.theguardian.com]/world/x"):
+        assert identity_url(FEED_LINK, canonical) == CANONICAL
+
+
 @pytest.mark.parametrize(
     "canonical",
     [

@@ -3,6 +3,9 @@ complete when it has known the archive since it was empty."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,32 @@ def test_assuming_absent_wrongly_adds_no_version(
         result = other.archive(changed)
         assert (result.outcome, result.version) == ("changed", 2)
         assert [v["version"] for v in other.history(first.identity_url)] == [1, 2]
+
+
+def test_crawlers_opening_the_cache_together_wait_in_turn(tmp_path: Path) -> None:
+    # The scheduler starts one crawler per source at once, all on one state folder.
+    archive = str(tmp_path / "archive")
+    archive_identity_of(archive)
+    script = (
+        "import sys, time\n"
+        "from archiver.hints_cache import HintsCache\n"
+        "from archiver.identity import archive_identity\n"
+        "from archiver.uri import open_storage\n"
+        "identity = archive_identity(open_storage(sys.argv[3]))\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "HintsCache(sys.argv[1], 'archive', identity).close()\n"
+    )
+    for round_ in range(3):
+        path = tmp_path / f"hints-{round_}.sqlite"
+        start = str(time.time() + 2.0)
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, str(path), start, archive],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        for child in children:
+            _, stderr = child.communicate(timeout=60)
+            assert child.returncode == 0, stderr
