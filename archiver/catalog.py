@@ -170,8 +170,7 @@ def append_version_keys(storage: Storage, version_keys: Iterable[str], run_id: s
 def append_rows(storage: Storage, rows: Iterable[dict[str, Any]], run_id: str | None) -> int:
     """Append rows made by :func:`catalog_row` and return how many were written.
 
-    This is what a crawl calls when it ends, with the rows of the versions it wrote (made as
-    it wrote them, so no record is read back).
+    All at once; a crawl appends its rows as it goes, through :class:`CatalogAppender`.
     """
     writer = _PartWriter(storage, run_id, BATCH_ROWS)
     for row in rows:
@@ -190,6 +189,7 @@ class CatalogAppender:
     """
 
     def __init__(self, storage: Storage, run_id: str | None, batch_rows: int = RUN_BATCH_ROWS):
+        self.run_id = run_id
         self._writer = _PartWriter(storage, run_id, batch_rows)
         self._lock = threading.Lock()
 
@@ -199,10 +199,10 @@ class CatalogAppender:
             self._writer.buffer(row)
             return self._writer.due
 
-    def add_version_keys(self, version_keys: Iterable[str], run_id: str | None) -> None:
+    def add_version_keys(self, version_keys: Iterable[str]) -> None:
         """Read the version records under ``version_keys`` and append their rows (blocking)."""
         for record in _read_records(self._writer.storage, version_keys):
-            self.add(catalog_row(record, run_id))
+            self.add(catalog_row(record, self.run_id))
             self.write_due()
 
     def write_due(self) -> None:

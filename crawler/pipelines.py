@@ -391,7 +391,7 @@ class ArchivePipeline:
             self.catalog = CatalogAppender(self.store.storage, run_id)
         try:
             if self.versions:
-                self.catalog.add_version_keys(self.versions, run_id)
+                self.catalog.add_version_keys(self.versions)
             rows = self.catalog.finish()
         except ArchiverError as err:
             # The catalog is derived from the versions, which are stored: a rebuild repairs it.
