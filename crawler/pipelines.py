@@ -364,15 +364,19 @@ class ArchivePipeline:
             self.versions.append(result.key)
             return
         run_id = self.stats.get_value(RUN_ID_KEY)
-        if self.catalog is None:
-            self.catalog = CatalogAppender(self.store.storage, run_id)
-        if self.catalog.add(catalog_row(result.record, run_id)):
+        if self.run_catalog(run_id).add(catalog_row(result.record, run_id)):
             try:
                 # A part's worth of rows: written off the reactor, beside the archive writes.
                 self.executor.submit(self.write_catalog_part)
             except RuntimeError:
                 # The run is closing (the pool is shut down): nothing waits on this thread.
                 self.write_catalog_part()
+
+    def run_catalog(self, run_id: str | None) -> CatalogAppender:
+        """Return the appender of this run's catalog rows, made on first use."""
+        if self.catalog is None:
+            self.catalog = CatalogAppender(self.store.storage, run_id)
+        return self.catalog
 
     def write_catalog_part(self) -> None:
         """Write the catalog part that is due (blocking); a failure costs no version."""
@@ -387,12 +391,11 @@ class ArchivePipeline:
 
     def append_catalog(self, run_id: str | None) -> None:
         """Add the rest of this run's versions to the catalog; a failure costs no version."""
-        if self.catalog is None:
-            self.catalog = CatalogAppender(self.store.storage, run_id)
+        catalog = self.run_catalog(run_id)
         try:
             if self.versions:
-                self.catalog.add_version_keys(self.versions)
-            rows = self.catalog.finish()
+                catalog.add_version_keys(self.versions)
+            rows = catalog.finish()
         except ArchiverError as err:
             # The catalog is derived from the versions, which are stored: a rebuild repairs it.
             logger.error(
