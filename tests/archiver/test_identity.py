@@ -26,13 +26,17 @@ def _hints(version: int) -> FetchHints:
     return FetchHints(URL, version, key, "c" * 64, None, '"e"', None)
 
 
-def test_the_identity_is_written_once_and_read_back(archive_uri: str) -> None:
-    storage = open_storage(archive_uri)
+def archive_identity_of(uri: str) -> ArchiveIdentity:
+    storage = open_storage(uri)
     try:
-        first = archive_identity(storage)
-        again = archive_identity(storage)
+        return archive_identity(storage)
     finally:
         storage.close()
+
+
+def test_the_identity_is_written_once_and_read_back(archive_uri: str) -> None:
+    first = archive_identity_of(archive_uri)
+    again = archive_identity_of(archive_uri)
     assert first.created_now
     assert first.empty_at_creation
     assert len(first.archive_id) == 32
@@ -64,12 +68,7 @@ def test_the_cache_forgets_another_archive_behind_the_same_uri(
     tmp_path: Path, archive_uri: str
 ) -> None:
     path = tmp_path / "hints.sqlite"
-    storage = open_storage(archive_uri)
-    try:
-        identity = archive_identity(storage)
-    finally:
-        storage.close()
-    cache = HintsCache(path, "s3://news/main", identity)
+    cache = HintsCache(path, "s3://news/main", archive_identity_of(archive_uri))
     assert cache.complete
     cache.put(URL, _hints(3))
     cache.close()
@@ -87,14 +86,6 @@ def test_the_cache_forgets_another_archive_behind_the_same_uri(
     assert renewed.get(URL) is None
     assert renewed.complete
     renewed.close()
-
-
-def archive_identity_of(uri: str) -> ArchiveIdentity:
-    storage = open_storage(uri)
-    try:
-        return archive_identity(storage)
-    finally:
-        storage.close()
 
 
 def test_a_complete_cache_knows_new_articles_until_it_forgets_one(tmp_path: Path) -> None:
