@@ -15,6 +15,7 @@ import contextlib
 import os
 import queue
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 STARTUP_TIMEOUT = 120.0
 """Seconds a new worker may take to import the extractor and say it is ready."""
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+"""Signals that ask the crawl to stop: the crawler's to act on, never a worker's."""
 
 
 class ExtractionError(CrawlerError):
@@ -101,11 +104,18 @@ class _Worker:
     """
 
     def __init__(self, memory_limit: int) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.extract_worker", str(memory_limit)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        # The worker ignores the stop signals meant for the crawl (see crawler.extract_worker),
+        # but only once its interpreter has started. Until then it holds them blocked, a mask
+        # it inherits from this thread: a signal in that window waits, then is ignored.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "crawler.extract_worker", str(memory_limit)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         assert self.process.stdin is not None
         assert self.process.stdout is not None
         self.send_conn = Connection(os.dup(self.process.stdin.fileno()), readable=False)
@@ -179,7 +189,13 @@ class ExtractorPool:
         """Extract one page in a worker; raise :class:`ExtractionError` if that fails."""
         if self._closed.is_set():
             raise ExtractionError("the extractor pool is closed")
-        worker = self._idle.get() or self._start()
+        worker = self._idle.get()
+        if worker is None:
+            try:
+                worker = self._start()
+            except BaseException:
+                self._idle.put(None)  # the slot stays: the next page tries a fresh worker
+                raise
         keep = True
         try:
             worker.send_conn.send((body, url, fetched_at, encoding))

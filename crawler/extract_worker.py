@@ -12,7 +12,7 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 
-from crawler.extract_pool import serve
+from crawler.extract_pool import STOP_SIGNALS, serve
 
 
 def main() -> None:
@@ -20,8 +20,10 @@ def main() -> None:
     # A stop signal to the crawl's process group (the scheduler's, a terminal's Ctrl-C) is for
     # the crawler: it finishes the pages in flight, then closes the pool. A worker killed by it
     # would fail those pages. A worker whose parent is gone sees its pipe close and exits.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # The pool starts a worker with these signals blocked; one sent meanwhile is discarded now.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     memory_limit = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     conn_in = Connection(os.dup(0), writable=False)
     conn_out = Connection(os.dup(1), readable=False)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +105,75 @@ def test_a_stop_signal_to_the_process_group_leaves_the_workers_to_the_crawler(
         assert pool.extract(body, url, fetched_at=FETCHED, encoding=None).article is not None
     assert worker.exitcode is None
     assert pool.started == 1
+
+
+def _worker_pids() -> list[int]:
+    """The extraction workers this process has started, from /proc."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])
+        if parent == os.getpid() and b"crawler.extract_worker" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_stop_signal_while_a_worker_starts_does_not_kill_it() -> None:
+    body, url = fixture("guardian_style")
+    done = threading.Event()
+    signalled: set[int] = set()
+
+    def signal_every_new_worker() -> None:
+        # The scheduler's SIGTERM can reach a worker still starting its interpreter.
+        while not done.is_set():
+            for pid in _worker_pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+                    signalled.add(pid)
+            time.sleep(0.0005)
+
+    sender = threading.Thread(target=signal_every_new_worker, daemon=True)
+    sender.start()
+    try:
+        with ExtractorPool(1, timeout=60.0) as pool:
+            assert pool.extract(body, url, fetched_at=FETCHED, encoding=None).article is not None
+            assert pool.started == 1
+    finally:
+        done.set()
+        sender.join()
+    assert signalled, "no worker was signalled: the test proved nothing"
+
+
+def test_a_worker_that_cannot_start_leaves_its_slot_for_the_next_page() -> None:
+    body, url = fixture("guardian_style")
+    # Too little address space to import the extractor: every worker dies before it is ready.
+    pool = ExtractorPool(1, timeout=30.0, memory_limit=32 * 1024**2)
+    outcomes: list[str] = []
+
+    def use() -> None:
+        for _ in range(2):
+            try:
+                pool.extract(body, url, fetched_at=FETCHED, encoding=None)
+            except ExtractionError as err:
+                outcomes.append(str(err))
+        pool.close()
+        outcomes.append("closed")
+
+    user = threading.Thread(target=use, daemon=True)
+    user.start()
+    user.join(timeout=120)
+    assert not user.is_alive(), "the pool lost its slot: a page or its close waits forever"
+    *failures, last = outcomes
+    assert last == "closed"
+    assert len(failures) == 2
+    assert all("did not start" in failure for failure in failures)
+    assert pool.started == 0
 
 
 def test_too_many_elements_is_refused_before_any_extraction(pool: ExtractorPool) -> None:
