@@ -7,12 +7,13 @@ feeds and sitemaps come from the open web.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree, html
 
@@ -169,10 +170,19 @@ def page_links(body: bytes, encoding: str, base_url: str) -> tuple[list[str], li
     for element in doc.iter("base"):
         base = _resolve(base_url, element.get("href")) or base_url
         break
+    origin = _origin(base)
     links: list[str] = []
     next_links: list[str] = []
     for anchor in doc.iter("a", "link"):
-        href = _resolve(base, anchor.get("href"))
+        href = (anchor.get("href") or "").strip()
+        if not href:
+            continue
+        # A link with a scheme or from the root resolves the same against any page of the
+        # host, and listings repeat their navigation: such joins are cached by the origin.
+        if href[0] == "/" or _HAS_SCHEME.match(href):
+            href = _join(origin or base, href)
+        else:
+            href = _join(base, href)
         if href is None:
             continue
         rel = (anchor.get("rel") or "").lower().split()
@@ -181,6 +191,25 @@ def page_links(body: bytes, encoding: str, base_url: str) -> tuple[list[str], li
         elif anchor.tag == "a":
             links.append(href)
     return links, next_links
+
+
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _origin(url: str) -> str | None:
+    """Return ``scheme://host[:port]/`` of ``url``, or None when it has no host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@functools.lru_cache(maxsize=16384)
+def _join(base: str, href: str) -> str | None:
+    return _resolve(base, href)
 
 
 def _resolve(base: str, href: str | None) -> str | None:

@@ -18,11 +18,12 @@ from datetime import datetime
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
-from archiver.catalog import CatalogAppender, catalog_row
+from archiver.catalog import CatalogAppender, catalog_row, use_system_allocator
 from archiver.hints_cache import HintsCache, hints_after
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
@@ -46,6 +47,13 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
+
+_ARCHIVERS: WeakKeyDictionary[Crawler, ArchivePipeline] = WeakKeyDictionary()
+
+
+def crawl_archiver(crawler: Crawler) -> ArchivePipeline | None:
+    """Return the crawl's :class:`ArchivePipeline`, or None if its pipelines have none."""
+    return _ARCHIVERS.get(crawler)
 
 
 def software_versions() -> dict[str, str]:
@@ -194,6 +202,8 @@ class ArchivePipeline:
         """Open the archive named by ``ARCHIVE_URI``."""
         settings = crawler.settings
         assert crawler.stats is not None
+        # The crawl appends catalog parts from its archive threads as it goes.
+        use_system_allocator()
         store = crawl_store(crawler)
         spider_sources = getattr(crawler.spider, "sources", None)
         if spider_sources is None:
@@ -207,7 +217,7 @@ class ArchivePipeline:
         spool_dir = settings.get("ARCHIVE_SPOOL_DIR") or os.path.join(
             settings.get("ARCHIVE_STATE_DIR") or "state", "spool"
         )
-        return cls(
+        pipeline = cls(
             store,
             crawler.stats,
             settings.getint("ARCHIVE_STORE_THREADS"),
@@ -217,6 +227,8 @@ class ArchivePipeline:
             backoff=settings.getfloat("ARCHIVE_STORE_RETRY_BACKOFF"),
             hints_cache=crawl_hints_cache(crawler),
         )
+        _ARCHIVERS[crawler] = pipeline
+        return pipeline
 
     async def open_spider(self) -> None:
         """Archive what earlier runs spooled, before anything newer."""
@@ -269,13 +281,14 @@ class ArchivePipeline:
         """Archive the item off the reactor thread and count the outcome."""
         if not isinstance(item, FetchedPage):
             return item
-        loop = asyncio.get_running_loop()
         reason = item.unchanged_before_extraction
+        if reason is not None:
+            # Nothing to write per page: the run's check log keeps the evidence.
+            self.note_unchanged(item, reason)
+            return item
+        loop = asyncio.get_running_loop()
         try:
-            if reason is not None:
-                # Nothing to write per page: the run's check log keeps the evidence.
-                result = self.check(item, reason)
-            elif item.article is not None:
+            if item.article is not None:
                 capture = self.capture(item)
                 if self.archiver is None:
                     result = await loop.run_in_executor(self.executor, self.store.archive, capture)
@@ -294,7 +307,7 @@ class ArchivePipeline:
             logger.error("could not archive %s: %s", item.url, err)
             raise DropItem(f"could not archive {item.url}: {err}") from err
         if result.outcome == "unchanged":
-            count(self.stats, item.source, "unchanged", reason or "content")
+            count(self.stats, item.source, "unchanged", "content")
         else:
             count(self.stats, item.source, "archived", result.outcome)
             self.add_to_catalog(result)
@@ -303,6 +316,18 @@ class ArchivePipeline:
         # Keep the raw body out of what Scrapy logs or exports downstream.
         item.body = b""
         return item
+
+    def note_unchanged(self, item: FetchedPage, reason: UnchangedReason) -> None:
+        """Record a page found unchanged before extraction: a line of the run's check log.
+
+        Called by :meth:`process_item`, and by the news spider for a ``304`` straight from its
+        callback (see :func:`crawl_archiver`): a recrawl's pages then cost no item at all.
+        """
+        result = self.check(item, reason)
+        count(self.stats, item.source, "unchanged", reason)
+        logger.info("%s %s -> %s", result.outcome, item.url, result.key)
+        item.archived = result
+        item.body = b""
 
     def remember(self, item: FetchedPage, capture: Capture, result: ArchiveResult) -> None:
         """Keep the hints of an archived fetch locally, for the next fetch of its URL."""

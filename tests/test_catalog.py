@@ -428,3 +428,29 @@ def test_cli_rebuild_refuses_a_missing_archive_folder(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == f"newsarchive: error: no archive folder at {tmp_path / 'x'}\n"
     assert not (tmp_path / "x").exists()
+
+
+_POOL_PROBE = (
+    "import pyarrow as pa\n"
+    "from archiver.catalog import use_system_allocator\n"
+    "use_system_allocator()\n"
+    "print(pa.default_memory_pool().backend_name)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [(None, "system"), ("jemalloc", "jemalloc"), ("mimalloc", "mimalloc")],
+)
+def test_crawls_write_parts_with_the_system_allocator_unless_told_otherwise(
+    chosen: str | None, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen is not None:
+        if chosen not in pa.supported_memory_backends():
+            pytest.skip(f"this pyarrow has no {chosen}")
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    probe = subprocess.run(
+        [sys.executable, "-c", _POOL_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    assert probe.stdout.strip() == expected

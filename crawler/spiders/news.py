@@ -53,6 +53,7 @@ from crawler.middlewares import (
     AlreadyArchived,
 )
 from crawler.netguard import NetworkRefused
+from crawler.pipelines import crawl_archiver
 from crawler.sources import Source, default_sources_path, load_sources, select_sources
 from crawler.summary import count, warn_source
 from crawler.urls import host_key, normalize_url
@@ -333,6 +334,8 @@ class NewsSpider(Spider):
         entries: Iterable[Listed],
     ) -> Iterable[Request]:
         seen: set[str] = set()
+        # Everything a listing names was discovered when it was parsed: one timestamp for all.
+        discovered_at = _now()
         for entry in entries:
             url = self._article_url(src, entry.url, response.url)
             if url is None or url in seen:
@@ -344,7 +347,7 @@ class NewsSpider(Spider):
             if self.window is not None and not self.window.admits(entry.date):
                 continue
             seen.add(url)
-            provenance = Provenance(via, response.url, _now(), entry.date)
+            provenance = Provenance(via, response.url, discovered_at, entry.date)
             yield self._article_request(src.name, url, provenance)
 
     def _article_url(self, src: Source, link: str, base: str) -> str | None:
@@ -391,7 +394,15 @@ class NewsSpider(Spider):
                 count(self.crawler.stats, source, "failed", "unexpected_304")
                 return
             count(self.crawler.stats, source, "fetched")
-            yield self._page(response, source, hints, unchanged="not_modified")
+            page = self._page(response, source, hints, unchanged="not_modified")
+            archiving = crawl_archiver(self.crawler)
+            if archiving is None or page.provenance.discovered_via == "revisit":
+                # The revisit queue records what each revisit found: it takes items.
+                yield page
+            else:
+                # Nothing to extract, store or queue: the run's check log takes the line
+                # without the cost of an item.
+                archiving.note_unchanged(page, "not_modified")
             return
         if not isinstance(response, HtmlResponse):
             count(self.crawler.stats, source, "skipped", "not_html")
