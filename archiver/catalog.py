@@ -214,6 +214,10 @@ class CatalogAppender:
             self._writer.buffer(row)
             return self._writer.due
 
+    def add_record(self, record: Mapping[str, Any]) -> bool:
+        """Buffer the row of a version record; return whether a part is due."""
+        return self.add(catalog_row(record, self.run_id))
+
     def add_version_keys(self, version_keys: Iterable[str]) -> None:
         """Read the version records under ``version_keys`` and append their rows (blocking)."""
         for record in _read_records(self._writer.storage, version_keys):

@@ -28,9 +28,15 @@ def _get(stages: dict[str, Any], stage: str, field: str) -> Any:
 
 
 def memory_mb(stage: dict[str, Any]) -> float | None:
-    """Return a crawl's peak memory: all its processes together when sampled."""
-    total = stage.get("peak_total_rss_mb")
-    return total if total is not None else stage.get("peak_rss_mb")
+    """Return a crawl's peak memory: the summed PSS of all its processes when sampled.
+
+    PSS counts a page its processes share once in all; the sum of their resident sets would
+    count the libraries the crawler shares with its extraction workers once per process.
+    """
+    for key in ("peak_total_pss_mb", "peak_total_rss_mb", "peak_rss_mb"):
+        if stage.get(key) is not None:
+            return float(stage[key])
+    return None
 
 
 def ratios(stages: dict[str, Any]) -> dict[str, float | None]:
@@ -117,7 +123,7 @@ def table(result: dict[str, Any]) -> str:
         f"{machine.get('load_average_at_end')}",
         "",
         f"{'stage':<28}{'pages':>6}{'pages/s':>9}{'CPU ms/pg':>10}"
-        f"{'p50 ms':>8}{'p90 ms':>8}{'max ms':>8}{'peak MB':>9}",
+        f"{'p50 ms':>8}{'p90 ms':>8}{'max ms':>8}{'PSS MB':>9}",
         "-" * 86,
     ]
     for key, stage in result["stages"].items():
@@ -135,6 +141,14 @@ def table(result: dict[str, Any]) -> str:
     lines.append("")
     found = result["ratios"]
     lines.append("ratios: " + "  ".join(f"{name} = {_cell(v, 0, 2)}" for name, v in found.items()))
+    for key in ("D", "D10k"):
+        crawl = result["stages"].get(key)
+        if crawl is not None and crawl.get("peak_total_rss_mb") is not None:
+            lines.append(
+                f"{key} memory: peak PSS {_cell(memory_mb(crawl), 0)} MB of {crawl['processes']}"
+                f" processes; their resident sets summed {_cell(crawl['peak_total_rss_mb'], 0)}"
+                f" MB; the crawl process alone {_cell(crawl['peak_rss_mb'], 0)} MB"
+            )
     recrawl = result["stages"].get("E")
     if recrawl is not None:
         lines.append(

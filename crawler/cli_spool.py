@@ -7,7 +7,6 @@ import os
 import sys
 
 from archiver import open_store
-from archiver.catalog import append_version_keys
 from archiver.spool import Spool, iter_spools
 from crawler import settings
 
@@ -60,6 +59,9 @@ def cmd_spool_flush(args: argparse.Namespace) -> int:
             done.result.key for done in result.archived if done.result.outcome != "unchanged"
         ]
         if written:
+            # Only now: pyarrow is a large import for a command that often has nothing to add.
+            from archiver.catalog import append_version_keys
+
             rows = append_version_keys(store.storage, written, None)
             print(f"catalog: {rows} rows added", file=sys.stderr)
     finally:

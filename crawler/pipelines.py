@@ -23,7 +23,6 @@ from weakref import WeakKeyDictionary
 from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
-from archiver.catalog import CatalogAppender, catalog_row, use_system_allocator
 from archiver.hints_cache import HintsCache, hints_after
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+    from archiver.catalog import CatalogAppender
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +203,6 @@ class ArchivePipeline:
         """Open the archive named by ``ARCHIVE_URI``."""
         settings = crawler.settings
         assert crawler.stats is not None
-        # The crawl appends catalog parts from its archive threads as it goes.
-        use_system_allocator()
         store = crawl_store(crawler)
         spider_sources = getattr(crawler.spider, "sources", None)
         if spider_sources is None:
@@ -325,7 +324,9 @@ class ArchivePipeline:
         """
         result = self.check(item, reason)
         count(self.stats, item.source, "unchanged", reason)
-        logger.info("%s %s -> %s", result.outcome, item.url, result.key)
+        # A recrawl finds most pages unchanged: the check log names each, the summary counts
+        # them, and the crawl log keeps its lines for pages that changed.
+        logger.debug("%s %s -> %s", result.outcome, item.url, result.key)
         item.archived = result
         item.body = b""
 
@@ -389,7 +390,7 @@ class ArchivePipeline:
             self.versions.append(result.key)
             return
         run_id = self.stats.get_value(RUN_ID_KEY)
-        if self.run_catalog(run_id).add(catalog_row(result.record, run_id)):
+        if self.run_catalog(run_id).add_record(result.record):
             try:
                 # A part's worth of rows: written off the reactor, beside the archive writes.
                 self.executor.submit(self.write_catalog_part)
@@ -400,7 +401,13 @@ class ArchivePipeline:
     def run_catalog(self, run_id: str | None) -> CatalogAppender:
         """Return the appender of this run's catalog rows, made on first use."""
         if self.catalog is None:
-            self.catalog = CatalogAppender(self.store.storage, run_id)
+            # pyarrow and its libraries are some 60 MB of the crawler's memory: they load with
+            # the run's first version, so a recrawl that finds nothing new never loads them.
+            from archiver import catalog
+
+            # The crawl appends catalog parts from its archive threads as it goes.
+            catalog.use_system_allocator()
+            self.catalog = catalog.CatalogAppender(self.store.storage, run_id)
         return self.catalog
 
     def write_catalog_part(self) -> None:

@@ -454,3 +454,27 @@ def test_crawls_write_parts_with_the_system_allocator_unless_told_otherwise(
         [sys.executable, "-c", _POOL_PROBE], env=env, capture_output=True, text=True, check=True
     )
     assert probe.stdout.strip() == expected
+
+
+_CRAWL_IMPORTS = (
+    "import sys\n"
+    "from scrapy.utils.misc import load_object, walk_modules\n"
+    "from crawler import settings\n"
+    "import crawler.cli\n"
+    "for module in settings.SPIDER_MODULES:\n"
+    "    walk_modules(module)\n"
+    "groups = (settings.DOWNLOADER_MIDDLEWARES, settings.EXTENSIONS, settings.ITEM_PIPELINES)\n"
+    "for group in groups:\n"
+    "    for path in group:\n"
+    "        load_object(path)\n"
+    "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pyarrow'))\n"
+)
+
+
+def test_a_crawl_loads_pyarrow_only_when_it_writes_catalog_rows() -> None:
+    # pyarrow's libraries are some 60 MB of resident memory: a recrawl that finds nothing new
+    # writes no catalog row and must not pay for them.
+    probe = subprocess.run(
+        [sys.executable, "-c", _CRAWL_IMPORTS], capture_output=True, text=True, check=True
+    )
+    assert probe.stdout.strip() == "[]"
