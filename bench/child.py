@@ -4,10 +4,12 @@ CPU time comes from ``wait4``: the child's own and that of the worker processes 
 reaped. The CPU it spends before its first request (interpreter start, imports, opening the
 archive) is read from ``/proc`` when the site sees that request, and left out of the per-page
 figures: it is paid once per run, not per page. Memory is sampled from ``/proc`` four times a
-second over the child and all its descendants: the peak of their summed proportional set sizes
-(PSS: a page shared by several processes counts once in all, a share in each, as a memory
-cgroup charges it), the peak of their summed resident sets (which count the shared libraries
-of the crawler and its workers once per process), and each process's own high-water mark.
+second over the child and all its descendants. The memory of the tree is the child's resident
+set plus the private memory (USS) of each worker: a library page the crawler shares with its
+workers counts once, and every page the crawler maps counts in full, even one it shares with
+processes outside the tree (as the benchmark's own process). The plain sum of the resident sets
+(which counts the shared libraries once per process) and each process's own high-water mark
+are kept too.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ class ChildRun:
     """The crawl process's own peak resident set."""
     peak_total_rss_mb: float | None
     """Peak of the resident sets of the crawl process and its workers together (sampled)."""
-    peak_total_pss_mb: float | None
-    """Peak of the proportional set sizes of the crawl process and its workers together."""
+    peak_tree_mb: float | None
+    """Peak of the crawl process's resident set plus its workers' private memory (sampled)."""
     processes: int
     """Processes seen in the tree (the crawl process and every worker it started)."""
     log: Path
@@ -101,16 +103,17 @@ def _memory_kb(pid: int) -> tuple[int, int] | None:
     return values["VmRSS"], values.get("VmHWM", values["VmRSS"])
 
 
-def _pss_kb(pid: int) -> int | None:
-    """Return the proportional set size of a process in KiB, or ``None`` if unreadable."""
+def _private_kb(pid: int) -> int | None:
+    """Return the memory only this process maps (USS) in KiB, or ``None`` if unreadable."""
+    total = None
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
             for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total = (total or 0) + int(line.split()[1])
     except OSError:
         return None
-    return None
+    return total
 
 
 class MemorySampler(threading.Thread):
@@ -121,7 +124,7 @@ class MemorySampler(threading.Thread):
         self.pid = pid
         self.interval = interval
         self.peak_total_kb = 0
-        self.peak_total_pss_kb = 0
+        self.peak_tree_kb = 0
         self.peak_own_kb = 0
         self.seen: set[int] = set()
         self._stopped = threading.Event()
@@ -130,18 +133,21 @@ class MemorySampler(threading.Thread):
         if not Path("/proc/self/status").exists():
             return
         while not self._stopped.is_set():
-            total = pss = 0
+            total = tree = 0
             for pid in _descendants(self.pid):
                 memory = _memory_kb(pid)
                 if memory is None:
                     continue
                 self.seen.add(pid)
                 total += memory[0]
-                pss += _pss_kb(pid) or memory[0]
                 if pid == self.pid:
+                    tree += memory[0]
                     self.peak_own_kb = max(self.peak_own_kb, memory[1])
+                else:
+                    private = _private_kb(pid)
+                    tree += memory[0] if private is None else private
             self.peak_total_kb = max(self.peak_total_kb, total)
-            self.peak_total_pss_kb = max(self.peak_total_pss_kb, pss)
+            self.peak_tree_kb = max(self.peak_tree_kb, tree)
             self._stopped.wait(self.interval)
 
     def stop(self) -> None:
@@ -213,7 +219,7 @@ def run_child(
         # ru_maxrss of wait4 is the largest of the child and its reaped workers.
         peak_rss_mb=(sampler.peak_own_kb or usage.ru_maxrss) / 1024,
         peak_total_rss_mb=sampler.peak_total_kb / 1024 if sampler.peak_total_kb else None,
-        peak_total_pss_mb=(sampler.peak_total_pss_kb / 1024 if sampler.peak_total_pss_kb else None),
+        peak_tree_mb=sampler.peak_tree_kb / 1024 if sampler.peak_tree_kb else None,
         processes=len(sampler.seen),
         log=log,
     )

@@ -145,9 +145,7 @@ def _measured(run: ChildRun, pages: int, others: dict[str, float]) -> dict[str, 
         "peak_total_rss_mb": (
             round(run.peak_total_rss_mb, 1) if run.peak_total_rss_mb is not None else None
         ),
-        "peak_total_pss_mb": (
-            round(run.peak_total_pss_mb, 1) if run.peak_total_pss_mb is not None else None
-        ),
+        "peak_tree_mb": round(run.peak_tree_mb, 1) if run.peak_tree_mb is not None else None,
         "processes": run.processes,
         **{
             f"{name}_cpu_ms_per_page": round(seconds * per_page, 2) if per_page else None

@@ -28,12 +28,12 @@ def _get(stages: dict[str, Any], stage: str, field: str) -> Any:
 
 
 def memory_mb(stage: dict[str, Any]) -> float | None:
-    """Return a crawl's peak memory: the summed PSS of all its processes when sampled.
+    """Return a crawl's peak memory: its process tree's when sampled (see ``bench/child.py``).
 
-    PSS counts a page its processes share once in all; the sum of their resident sets would
-    count the libraries the crawler shares with its extraction workers once per process.
+    That is the crawl process's resident set plus its workers' private memory: the sum of their
+    resident sets would count the libraries the crawler shares with its workers once per process.
     """
-    for key in ("peak_total_pss_mb", "peak_total_rss_mb", "peak_rss_mb"):
+    for key in ("peak_tree_mb", "peak_total_rss_mb", "peak_rss_mb"):
         if stage.get(key) is not None:
             return float(stage[key])
     return None
@@ -123,7 +123,7 @@ def table(result: dict[str, Any]) -> str:
         f"{machine.get('load_average_at_end')}",
         "",
         f"{'stage':<28}{'pages':>6}{'pages/s':>9}{'CPU ms/pg':>10}"
-        f"{'p50 ms':>8}{'p90 ms':>8}{'max ms':>8}{'PSS MB':>9}",
+        f"{'p50 ms':>8}{'p90 ms':>8}{'max ms':>8}{'peak MB':>9}",
         "-" * 86,
     ]
     for key, stage in result["stages"].items():
@@ -145,9 +145,10 @@ def table(result: dict[str, Any]) -> str:
         crawl = result["stages"].get(key)
         if crawl is not None and crawl.get("peak_total_rss_mb") is not None:
             lines.append(
-                f"{key} memory: peak PSS {_cell(memory_mb(crawl), 0)} MB of {crawl['processes']}"
-                f" processes; their resident sets summed {_cell(crawl['peak_total_rss_mb'], 0)}"
-                f" MB; the crawl process alone {_cell(crawl['peak_rss_mb'], 0)} MB"
+                f"{key} memory: peak {_cell(memory_mb(crawl), 0)} MB (the crawl process's resident"
+                f" set and its workers' private memory); resident sets summed"
+                f" {_cell(crawl['peak_total_rss_mb'], 0)} MB; the crawl process alone"
+                f" {_cell(crawl['peak_rss_mb'], 0)} MB; {crawl['processes']} processes"
             )
     recrawl = result["stages"].get("E")
     if recrawl is not None:
