@@ -5,7 +5,6 @@ Plain functions without Scrapy, so the spider, the CLI and the tests call them t
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -139,9 +138,21 @@ def normalize_url(url: str, base: str | None = None) -> str:
     return _normalize_cached(text)
 
 
-@functools.lru_cache(maxsize=32768)
+_NORMALIZED: dict[str, str] = {}
+NORMALIZED_KEPT = 32768
+"""URLs whose normal form :func:`normalize_url` keeps; all are forgotten when it is full."""
+
+
 def _normalize_cached(url: str) -> str:
-    return _normalize_url(url)
+    normal = _NORMALIZED.get(url)
+    if normal is None:
+        normal = _normalize_url(url)
+        if len(_NORMALIZED) >= NORMALIZED_KEPT:
+            _NORMALIZED.clear()
+        _NORMALIZED[url] = normal
+        # The normal form is its own: a request made for the link is known at once by it.
+        _NORMALIZED[normal] = normal
+    return normal
 
 
 def _normalize_url(url: str) -> str:

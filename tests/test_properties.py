@@ -39,7 +39,7 @@ from crawler.extract import extract_article
 from crawler.extract_fields import normalize_date
 from crawler.extract_html import decode_html
 from crawler.items import Article
-from crawler.urls import host_key, identity_url, looks_like_article, normalize_url
+from crawler.urls import _normalize_url, host_key, identity_url, looks_like_article, normalize_url
 
 
 def _bounded(seconds: float, examples: int) -> settings:
@@ -111,7 +111,8 @@ def test_normalize_url_raises_only_invalid_url_and_is_idempotent(
         once = normalize_url(url, base=base)
     except InvalidURLError:
         return
-    assert normalize_url(once) == once
+    # normalize_url's cache takes a normal form for its own: check the computation itself.
+    assert _normalize_url(once) == once
     assert once.startswith(("http://", "https://"))
     assert once.isascii()
     assert not any(ord(char) <= 0x20 or ord(char) == 0x7F for char in once)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from crawler.errors import CrawlerError, InvalidURLError
 from crawler.sources import Source
-from crawler.urls import host_key, identity_url, looks_like_article, normalize_url
+from crawler.urls import _normalize_url, host_key, identity_url, looks_like_article, normalize_url
 
 # Example databases and deadlines would write files into the checkout and assert wall-clock times.
 PROPERTY = settings(
@@ -147,7 +147,8 @@ def test_normalize_is_idempotent(scheme: str, host: str, tail: list[str]) -> Non
         once = normalize_url(f"{scheme}://{host}/{''.join(tail)}")
     except InvalidURLError:
         return
-    assert normalize_url(once) == once
+    # normalize_url's cache takes a normal form for its own: check the computation itself.
+    assert _normalize_url(once) == once
     assert "#" not in once
 
 
@@ -158,7 +159,8 @@ def test_normalize_is_idempotent_on_any_text(tail: str) -> None:
         once = normalize_url("https://e.com/" + tail)
     except InvalidURLError:
         return
-    assert normalize_url(once) == once
+    # normalize_url's cache takes a normal form for its own: check the computation itself.
+    assert _normalize_url(once) == once
 
 
 _PARAMS = st.lists(
