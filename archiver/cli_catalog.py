@@ -7,7 +7,6 @@ import os
 import sys
 from typing import TextIO
 
-from .catalog import catalog_glob, rebuild_catalog
 from .errors import ArchiveURIError
 from .uri import open_storage, parse_archive_uri
 
@@ -44,6 +43,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         raise ArchiveURIError(f"no archive folder at {location.path}")
     conditional = os.environ.get("ARCHIVE_S3_CONDITIONAL_WRITES", "true").strip().lower()
     storage = open_storage(args.archive, conditional_writes=conditional not in ("0", "false", "no"))
+    # Imported here: the parser is built for every command, and the crawl's must stay light.
+    from .catalog import rebuild_catalog
+
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
         rows = rebuild_catalog(storage, progress=progress)
@@ -57,6 +59,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_path(args: argparse.Namespace) -> int:
     """Print the glob naming every catalog part, for ``read_parquet(..., hive_partitioning)``."""
+    # Imported here: the parser is built for every command, and the crawl's must stay light.
+    from .catalog import catalog_glob
+
     location = parse_archive_uri(args.archive)
     if location.kind == "s3":
         root = f"s3://{location.bucket}/{location.prefix}"

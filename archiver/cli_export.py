@@ -7,11 +7,13 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .export import FORMATS, ExportStats, export_archive
-from .export_select import ExportError, ExportFilter
+from .export_select import FORMATS, ExportError, ExportFilter
 from .uri import open_storage
+
+if TYPE_CHECKING:
+    from .export import ExportStats
 
 PROGRESS_EVERY = 100
 """Versions between two refreshes of the progress line."""
@@ -70,6 +72,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run the export and print what it wrote."""
+    # Imported here: the parser is built for every command, and the crawl's must stay light.
+    from .export import export_archive
+
     selection = ExportFilter(
         sources=frozenset(args.source),
         captured_from=args.captured_from,

@@ -7,8 +7,6 @@ import json
 import os
 import sys
 
-from .fsck import ArchiveChecker, open_archive
-
 EXIT_CLEAN = 0
 EXIT_PROBLEMS = 1
 
@@ -41,6 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_fsck(args: argparse.Namespace) -> int:
     """Check the archive, printing findings as they come and the summary last."""
+    # Imported here: the parser is built for every command, and the crawl's must stay light.
+    from .fsck import ArchiveChecker, open_archive
+
     storage = open_archive(args.archive)
     checker = ArchiveChecker(storage, strict=args.strict)
     try:

@@ -24,12 +24,11 @@ from typing import IO, TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .export_select import ExportError, ExportFilter, iter_export_versions
+from .export_select import FORMATS, ExportError, ExportFilter, iter_export_versions
 
 if TYPE_CHECKING:
     from .storage import Storage
 
-FORMATS = ("jsonl", "parquet", "warc")
 PARQUET_SCHEMA_NAME = "newsarchive/export/1"
 ROW_GROUP_ROWS = 1000
 """Rows per Parquet row group, unless ``ROW_GROUP_BYTES`` of text fill it first."""

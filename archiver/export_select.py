@@ -24,6 +24,9 @@ from .records import VERSION_SCHEMA, decode_record
 if TYPE_CHECKING:
     from .storage import Storage
 
+FORMATS = ("jsonl", "parquet", "warc")
+"""The export formats (see :mod:`archiver.export`); named here, where the command line can
+read them without loading the writers."""
 READ_AHEAD = 16
 """Article folders read ahead of the one being written; bounds memory and requests in flight."""
 

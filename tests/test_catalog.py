@@ -461,6 +461,7 @@ _CRAWL_IMPORTS = (
     "from scrapy.utils.misc import load_object, walk_modules\n"
     "from crawler import settings\n"
     "import crawler.cli\n"
+    "crawler.cli.build_parser()\n"
     "for module in settings.SPIDER_MODULES:\n"
     "    walk_modules(module)\n"
     "groups = (settings.DOWNLOADER_MIDDLEWARES, settings.EXTENSIONS, settings.ITEM_PIPELINES)\n"
