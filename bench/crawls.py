@@ -174,6 +174,29 @@ class _OtherCpu:
         return figures
 
 
+def median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the round of a short crawl stage with the median pages/s, with every round's
+    figures under ``rounds``.
+
+    Counts that must hold in every round are taken over all of them: the most extractions and
+    versions any round made, and the objects all rounds wrote together.
+    """
+    ordered = sorted(rounds, key=lambda stage: float(stage["pages_per_s"]))
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rounds"] = [
+        {key: stage[key] for key in ("pages_per_s", "cpu_ms_per_page", "tail_s")}
+        for stage in rounds
+    ]
+    if "extracted" in chosen:
+        chosen["extracted"] = max(stage["extracted"] for stage in rounds)
+        chosen["archived"] = max(stage["archived"] for stage in rounds)
+        total: Counter[str] = Counter()
+        for stage in rounds:
+            total.update(stage["objects_written"])
+        chosen["objects_written"] = dict(total)
+    return chosen
+
+
 def fetch_stage(bench: CrawlBench) -> dict[str, Any]:
     """Stage A: fetch every listing and article page with Scrapy alone."""
     server = bench.server

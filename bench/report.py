@@ -150,11 +150,18 @@ def table(result: dict[str, Any]) -> str:
                 f" {_cell(crawl['peak_total_rss_mb'], 0)} MB; the crawl process alone"
                 f" {_cell(crawl['peak_rss_mb'], 0)} MB; {crawl['processes']} processes"
             )
+    for key in ("A", "E"):
+        rounds = result["stages"].get(key, {}).get("rounds")
+        if rounds and len(rounds) > 1:
+            rates = ", ".join(f"{r['pages_per_s']:.1f}" for r in rounds)
+            lines.append(f"{key} pages/s by round: {rates} (the table shows the median)")
     recrawl = result["stages"].get("E")
     if recrawl is not None:
+        every = f" in {len(recrawl['rounds'])} rounds" if len(recrawl.get("rounds", [])) > 1 else ""
         lines.append(
-            f"E: {recrawl['pages']} pages asked again, {recrawl['extracted']} extracted, "
-            f"{recrawl['archived']} archived; objects written: {recrawl['objects_written']}"
+            f"E: {recrawl['pages']} pages asked again, at most {recrawl['extracted']} extracted "
+            f"and {recrawl['archived']} archived in a round; objects written{every}: "
+            f"{recrawl['objects_written']}"
         )
     frontier = result.get("frontier")
     if frontier:

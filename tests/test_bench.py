@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bench.__main__ import TABLE_END, TABLE_START, update_readme
+from bench.crawls import median_round
 from bench.server import SiteServer
 from bench.site import OUTLETS, BenchSite
 from crawler.discovery import page_links, parse_feed
@@ -157,6 +158,8 @@ def test_a_whole_run_measures_every_stage(tmp_path: Path) -> None:
             "20000",
             "--frontier-requests",
             "5000",
+            "--rounds",
+            "2",
             "--output",
             str(output),
         ],
@@ -194,15 +197,43 @@ def test_a_whole_run_measures_every_stage(tmp_path: Path) -> None:
     assert recrawl["extracted"] == 0
     assert recrawl["archived"] == 0
     assert "articles" not in recrawl["objects_written"]
+    # A and E ran twice each, alternately; the listings were re-issued before each E.
+    assert len(fetch["rounds"]) == len(recrawl["rounds"]) == 2
+    assert recrawl["pages_per_s"] in [r["pages_per_s"] for r in recrawl["rounds"]]
+    assert recrawl["objects_written"]["listings"] == 2 * result["site"]["listings"]
 
     for stage in stages.values():
         assert stage["pages_per_s"] > 0
         assert stage["cpu_ms_per_page"] > 0
     for name in ("A", "D", "E"):
         assert stages[name]["peak_rss_mb"] > 0
+        # Shared library pages count once in the tree, once per process in the plain sum.
+        assert 0 < stages[name]["peak_tree_mb"] <= stages[name]["peak_total_rss_mb"]
+    assert "D memory: peak" in completed.stdout
     assert all(value is not None for key, value in result["ratios"].items() if "10k" not in key)
     assert len(result["targets"]) == 6
     by_name = {target["target"]: target["pass"] for target in result["targets"]}
     assert by_name["E: every page asked again, 0 extractions, 0 writes"] is True
     assert result["frontier"]["dupefilter"]["mb_per_million"] > 0
     assert result["frontier"]["frontier"]["mb_per_million"] > 0
+
+
+def test_a_short_stage_shows_its_median_round_and_counts_every_round() -> None:
+    def stage(rate: float, extracted: int, written: dict[str, int]) -> dict[str, Any]:
+        return {
+            "pages_per_s": rate,
+            "cpu_ms_per_page": 1.0,
+            "tail_s": 0.1,
+            "extracted": extracted,
+            "archived": 0,
+            "objects_written": written,
+        }
+
+    rounds = [stage(300.0, 0, {"runs": 1}), stage(100.0, 1, {"runs": 1}), stage(200.0, 0, {})]
+    chosen = median_round(rounds)
+    assert chosen["pages_per_s"] == 200.0
+    assert [r["pages_per_s"] for r in chosen["rounds"]] == [300.0, 100.0, 200.0]
+    # A round that extracted anything shows, even when it is not the median one.
+    assert chosen["extracted"] == 1
+    assert chosen["objects_written"] == {"runs": 2}
+    assert median_round(rounds[:2])["pages_per_s"] == 100.0
