@@ -6,6 +6,7 @@ import gzip
 import re
 
 import pytest
+from scrapy.http import TextResponse
 
 from crawler.discovery import (
     Listed,
@@ -179,3 +180,31 @@ def test_link_verdicts_are_kept_per_source_and_match_a_fresh_look() -> None:
         spider._article_url(world, "2026/a.html", base) == "https://news.example/world/2026/a.html"
     )
     assert spider._article_url(world, "2026/a.html", "https://news.example/sport/") is None
+
+
+def test_an_article_listed_twice_is_requested_once() -> None:
+    spider = NewsSpider()
+    world = Source(
+        name="world",
+        allowed_domains=("news.example",),
+        article_patterns=(re.compile(r"/world/\d{4}/"),),
+    )
+    feed = TextResponse("https://news.example/world/rss", body=b"")
+    section = TextResponse("https://news.example/world/", body=b"")
+    first = [Listed("https://news.example/world/2026/a.html"), Listed("/world/2026/b.html")]
+    again = [
+        Listed("https://news.example/world/2026/b.html?utm_source=rss"),
+        Listed("/world/2026/a.html"),
+        Listed("/world/2026/c.html"),
+    ]
+
+    from_feed = list(spider._from_entries(world, feed, "feed", first))
+    from_section = list(spider._from_entries(world, section, "section", again))
+
+    assert [r.url for r in from_feed] == [
+        "https://news.example/world/2026/a.html",
+        "https://news.example/world/2026/b.html",
+    ]
+    # What the feed asked for is not built again for the duplicate filter to drop.
+    assert [r.url for r in from_section] == ["https://news.example/world/2026/c.html"]
+    assert from_feed[0].meta["provenance"].discovered_via == "feed"

@@ -145,6 +145,10 @@ class NewsSpider(Spider):
         self.progress = Progress(label="backfill" if self.backfill else "crawl")
         self.ledger = ListingLedger()
         self._verdicts: dict[tuple[str, str], str | None] = {}
+        # Article URLs requested so far: a feed and a section page list most articles twice,
+        # and each repeat built a request only for the duplicate filter to drop it. Bounded
+        # like the verdicts; the duplicate filter remains the rule.
+        self._requested: set[str] = set()
         self.skip_unchanged_listings = True
         self.sources: list[Source] = []
         self.sources_path: str | None = None
@@ -338,7 +342,7 @@ class NewsSpider(Spider):
         discovered_at = _now()
         for entry in entries:
             url = self._article_url(src, entry.url, response.url)
-            if url is None or url in seen:
+            if url is None or url in seen or url in self._requested:
                 continue
             if 0 < self.max_url_length < len(url):
                 seen.add(url)
@@ -347,6 +351,9 @@ class NewsSpider(Spider):
             if self.window is not None and not self.window.admits(entry.date):
                 continue
             seen.add(url)
+            if len(self._requested) >= VERDICTS_KEPT:
+                self._requested.clear()
+            self._requested.add(url)
             provenance = Provenance(via, response.url, discovered_at, entry.date)
             yield self._article_request(src.name, url, provenance)
 
