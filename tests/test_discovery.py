@@ -158,37 +158,35 @@ def test_a_full_billion_laughs_declaration_loses_no_link() -> None:
     assert parse_feed(feed) == [Listed("https://x.example/a-b-c", None)]
 
 
+WORLD = Source(
+    name="world",
+    allowed_domains=("news.example",),
+    article_patterns=(re.compile(r"/world/\d{4}/"),),
+)
+"""A source whose articles are under /world/YYYY/ of news.example."""
+
+
 def test_link_verdicts_are_kept_per_source_and_match_a_fresh_look() -> None:
     spider = NewsSpider()
-    world = Source(
-        name="world",
-        allowed_domains=("news.example",),
-        article_patterns=(re.compile(r"/world/\d{4}/"),),
-    )
     other = Source(name="other", allowed_domains=("other.example",))
     base = "https://news.example/world/"
     article = "https://news.example/world/2026/talks.html?utm_source=rss#top"
     for _ in range(2):  # the second time from the kept verdicts
-        assert spider._article_url(world, article, base) == (
+        assert spider._article_url(WORLD, article, base) == (
             "https://news.example/world/2026/talks.html"
         )
-        assert spider._article_url(world, "https://news.example/about", base) is None
+        assert spider._article_url(WORLD, "https://news.example/about", base) is None
         assert spider._article_url(other, article, base) is None
-        assert spider._article_url(world, "https://[broken", base) is None
+        assert spider._article_url(WORLD, "https://[broken", base) is None
     # Relative links depend on the page they are on: resolved each time.
     assert (
-        spider._article_url(world, "2026/a.html", base) == "https://news.example/world/2026/a.html"
+        spider._article_url(WORLD, "2026/a.html", base) == "https://news.example/world/2026/a.html"
     )
-    assert spider._article_url(world, "2026/a.html", "https://news.example/sport/") is None
+    assert spider._article_url(WORLD, "2026/a.html", "https://news.example/sport/") is None
 
 
 def test_an_article_listed_twice_is_requested_once() -> None:
     spider = NewsSpider()
-    world = Source(
-        name="world",
-        allowed_domains=("news.example",),
-        article_patterns=(re.compile(r"/world/\d{4}/"),),
-    )
     feed = TextResponse("https://news.example/world/rss", body=b"")
     section = TextResponse("https://news.example/world/", body=b"")
     first = [Listed("https://news.example/world/2026/a.html"), Listed("/world/2026/b.html")]
@@ -198,8 +196,8 @@ def test_an_article_listed_twice_is_requested_once() -> None:
         Listed("/world/2026/c.html"),
     ]
 
-    from_feed = list(spider._from_entries(world, feed, "feed", first))
-    from_section = list(spider._from_entries(world, section, "section", again))
+    from_feed = list(spider._from_entries(WORLD, feed, "feed", first))
+    from_section = list(spider._from_entries(WORLD, section, "section", again))
 
     assert [r.url for r in from_feed] == [
         "https://news.example/world/2026/a.html",
