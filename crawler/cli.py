@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import json
 import os
 import sys
 import tempfile
+import threading
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from crawler import __version__
 from crawler.backfill import DateWindow
@@ -280,5 +282,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def exit_now(code: int) -> NoReturn:
+    """Exit as the interpreter does, less its last step: freeing every object one by one.
+
+    The usual exit waits for the threads that are not daemons, runs the ``atexit`` handlers
+    (logging flushes and closes its files there), flushes stdout and stderr, and then takes
+    every module apart. That last step costs a crawl's process about 0.3 s (Scrapy, Twisted,
+    botocore's service model) and buys nothing: the system takes the memory back whole, and
+    everything the command wrote is closed by then.
+    """
+    wait_for_threads = getattr(threading, "_shutdown", None)
+    if wait_for_threads is None:  # not CPython's threading module: exit the usual way
+        sys.exit(code)
+    wait_for_threads()
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or 120  # what Python answers when it cannot flush them
+    os._exit(code)
+
+
+def run() -> NoReturn:
+    """Entry point of the ``newsarchive`` command: :func:`main`, then :func:`exit_now`."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -30,7 +30,6 @@ from archiver.spool import Spool
 from crawler import __version__
 from crawler.crawl_store import crawl_hints_cache, crawl_store
 from crawler.errors import PageTooLargeError
-from crawler.extract import extract_article
 from crawler.extract_pool import Extracted, ExtractionTimeout, ExtractorPool
 from crawler.items import FetchedPage, UnchangedReason
 from crawler.sources import load_sources
@@ -151,6 +150,9 @@ class ExtractPipeline:
             return self.pool.extract(
                 item.body, item.url, fetched_at=fetched_at, encoding=item.encoding
             )
+        # Only here: with worker processes (the default) the crawler never loads trafilatura.
+        from crawler.extract import extract_article
+
         started, cpu_started = time.perf_counter(), time.thread_time()
         article = extract_article(
             item.body, item.url, fetched_at=fetched_at, encoding=item.encoding

@@ -468,14 +468,29 @@ _CRAWL_IMPORTS = (
     "for group in groups:\n"
     "    for path in group:\n"
     "        load_object(path)\n"
-    "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pyarrow'))\n"
+    "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
 )
+
+
+def _crawl_packages() -> set[str]:
+    """Return the top-level packages a crawl's process has loaded once it has every part."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _CRAWL_IMPORTS], capture_output=True, text=True, check=True
+    )
+    return set(probe.stdout.split())
 
 
 def test_a_crawl_loads_pyarrow_only_when_it_writes_catalog_rows() -> None:
     # pyarrow's libraries are some 60 MB of resident memory: a recrawl that finds nothing new
     # writes no catalog row and must not pay for them.
-    probe = subprocess.run(
-        [sys.executable, "-c", _CRAWL_IMPORTS], capture_output=True, text=True, check=True
-    )
-    assert probe.stdout.strip() == "[]"
+    packages = _crawl_packages()
+    assert "scrapy" in packages  # the probe did load the crawl's parts
+    assert "pyarrow" not in packages
+
+
+def test_a_crawl_leaves_trafilatura_to_its_extraction_workers() -> None:
+    # Workers are fresh interpreters that load trafilatura themselves; the crawl's own process
+    # loads it only to extract in process (ARCHIVE_EXTRACT_IN_PROCESS).
+    packages = _crawl_packages()
+    assert "crawler" in packages
+    assert not packages & {"trafilatura", "htmldate", "justext", "courlan"}

@@ -86,3 +86,42 @@ def test_crawl_backfill_window_is_checked_before_fetching(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "since='11/01/2026'" in result.stderr
     assert not archive.exists()
+
+
+_EXIT_PROBE = """
+import atexit, sys, threading, time
+from pathlib import Path
+from crawler.cli import exit_now
+
+out = Path(sys.argv[1])
+def late_write():
+    time.sleep(0.3)
+    (out / "thread.txt").write_text("written")
+threading.Thread(target=late_write).start()
+atexit.register(lambda: (out / "atexit.txt").write_text("ran"))
+sys.stdout.write("x" * 200_000)
+exit_now(3)
+print("not reached")
+"""
+
+
+def test_exit_now_waits_for_threads_runs_atexit_and_flushes(tmp_path: Path) -> None:
+    # The command skips the interpreter's teardown, not its duties: a thread still writing
+    # finishes, atexit handlers run, buffered output reaches the pipe, the code is kept.
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_PROBE, str(tmp_path)], capture_output=True, check=False
+    )
+    assert done.returncode == 3
+    assert done.stdout == b"x" * 200_000
+    assert (tmp_path / "thread.txt").read_text() == "written"
+    assert (tmp_path / "atexit.txt").read_text() == "ran"
+
+
+def test_the_command_exits_with_the_code_of_its_command(tmp_path: Path) -> None:
+    # `python -m crawler.cli` goes through the same exit as the installed command.
+    done = newsarchive("extract", str(tmp_path / "missing.html"))
+    assert done.returncode == 2
+    assert "newsarchive: error: cannot read" in done.stderr
+    version = newsarchive("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("newsarchive ")
