@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -31,6 +32,9 @@ READ_COMMANDS = (
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+GC_YOUNG_THRESHOLD = 10_000
+"""Allocations between collections of the youngest generation during a crawl (Python's
+default is 700): measured on a recrawl, the collector's time fell from 0.37 s to 0.18 s."""
 # `extract URL` reads at most this much of a page.
 MAX_PAGE_BYTES = 20 * 1024 * 1024
 
@@ -93,7 +97,19 @@ def run_crawl(
         if until:
             spider_args["until"] = until
         process.crawl(spider, **spider_args)
-        process.start()
+        # Scrapy, Twisted, botocore and the crawl's own parts are built by now and live as long
+        # as the crawl: set them aside from the cyclic collector, whose full passes would
+        # otherwise walk them all, some 80 ms each, several times a crawl. A crawl makes and
+        # drops many small objects (requests, responses, their meta); a larger youngest
+        # generation lets them die before a collection has to look at them.
+        thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
+        try:
+            process.start()
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
         path = Path(summary_path)
         if not path.exists():
             raise CrawlerError("the crawl ended without a summary; see the log above")

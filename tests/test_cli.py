@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,42 @@ def test_the_command_exits_with_the_code_of_its_command(tmp_path: Path) -> None:
     version = newsarchive("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("newsarchive ")
+
+
+_IN_PROCESS_CRAWL = """
+import gc, json, os, sys
+from crawler.cli import run_crawl
+from crawler.demosite.server import DemoSite
+
+gc.set_threshold(500, 7, 9)
+with DemoSite() as site:
+    sources = site.write_sources(sys.argv[1] + "/sources.toml")
+    summary = run_crawl(
+        sources=str(sources),
+        archive=sys.argv[1] + "/archive",
+        extra={"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"},
+    )
+print(json.dumps({
+    "archived": summary["totals"]["archived"],
+    "threshold": gc.get_threshold(),
+    "frozen": gc.get_freeze_count(),
+}))
+"""
+
+
+def test_an_in_process_crawl_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
+    # A crawl sets its startup objects aside from the cyclic collector and collects its young
+    # objects less often; a program that calls run_crawl gets its own settings back after.
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_PROCESS_CRAWL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "ARCHIVE_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["archived"] > 0
+    assert result["threshold"] == [500, 7, 9]
+    assert result["frozen"] == 0
