@@ -319,18 +319,46 @@ class ArchivePipeline:
         return item
 
     def note_unchanged(self, item: FetchedPage, reason: UnchangedReason) -> None:
+        """Record a page found unchanged before extraction (see :meth:`note_observation`)."""
+        item.archived = self.note_observation(
+            item.source, item.url, item.status, item.hints, item.fetched_at, reason
+        )
+        item.body = b""
+
+    def note_observation(
+        self,
+        source: str,
+        url: str,
+        status: int,
+        hints: FetchHints,
+        observed_at: str,
+        reason: UnchangedReason,
+    ) -> ArchiveResult:
         """Record a page found unchanged before extraction: a line of the run's check log.
 
         Called by :meth:`process_item`, and by the news spider for a ``304`` straight from its
         callback (see :func:`crawl_archiver`): a recrawl's pages then cost no item at all.
         """
-        result = self.check(item, reason)
-        count(self.stats, item.source, "unchanged", reason)
+        self.checks.append(
+            {
+                "identity_url": hints.identity_url,
+                "version": hints.version,
+                "version_key": hints.version_key,
+                "observed_at": observed_at,
+                "reason": reason,
+                "url": url,
+                "status": status,
+                "source": source,
+            }
+        )
+        count(self.stats, source, "unchanged", reason)
+        result = ArchiveResult(
+            "unchanged", article_id(hints.identity_url), hints.version, hints.version_key
+        )
         # A recrawl finds most pages unchanged: the check log names each, the summary counts
         # them, and the crawl log keeps its lines for pages that changed.
-        logger.debug("%s %s -> %s", result.outcome, item.url, result.key)
-        item.archived = result
-        item.body = b""
+        logger.debug("%s %s -> %s", result.outcome, url, result.key)
+        return result
 
     def remember(self, item: FetchedPage, capture: Capture, result: ArchiveResult) -> None:
         """Keep the hints of an archived fetch locally, for the next fetch of its URL."""
@@ -348,25 +376,6 @@ class ArchivePipeline:
         except ArchiverError as err:
             # Only a saving is lost: the next fetch asks the archive instead.
             logger.warning("could not cache the fetch hints of %s: %s", item.url, err)
-
-    def check(self, item: FetchedPage, reason: UnchangedReason) -> ArchiveResult:
-        """Note a page found unchanged before extraction in the run's check log."""
-        hints: FetchHints = item.hints
-        self.checks.append(
-            {
-                "identity_url": hints.identity_url,
-                "version": hints.version,
-                "version_key": hints.version_key,
-                "observed_at": item.fetched_at,
-                "reason": reason,
-                "url": item.url,
-                "status": item.status,
-                "source": item.source,
-            }
-        )
-        return ArchiveResult(
-            "unchanged", article_id(hints.identity_url), hints.version, hints.version_key
-        )
 
     def close_spider(self) -> None:
         """Wait for pending writes, then write the run's check log and catalog rows."""

@@ -119,6 +119,10 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 # What a host name in a URL may hold once IDNA-encoded (underscores occur in real host names).
 _HOST_CHARS = re.compile(r"[a-z0-9_.-]+")
+# A URL whose characters leave canonicalisation nothing to do: a lowercase scheme and host, a
+# port, and a path of unreserved characters, with no user info, query or fragment. Most links
+# on news pages look like this.
+_PLAIN_URL = re.compile(r"https?://[a-z0-9_.-]+(?::[0-9]+)?/[A-Za-z0-9._~/-]*")
 
 
 def normalize_url(url: str, base: str | None = None) -> str:
@@ -165,6 +169,17 @@ def _normalize_url(url: str) -> str:
     Raise :class:`~crawler.errors.InvalidURLError` (a ``ValueError``) for a URL that is not
     http(s), or has no host or one no server can have (spaces, control characters...).
     """
+    if _PLAIN_URL.fullmatch(url) and "/." not in url and url.find("//", 8) < 0:
+        # No dot segments or empty segments either: only the host and port can still change
+        # (a trailing dot, a default or zero-padded port), and _netloc says whether they do.
+        parts = _split_checked(url)
+        if _netloc(parts) == parts.netloc:
+            return url
+    return _canonical_form(url)
+
+
+def _canonical_form(url: str) -> str:
+    """Return the normal form of ``url`` the long way (see :func:`_normalize_url`)."""
     text = url
     _split_checked(text)
     # A "%" that starts no escape is a literal percent sign; encoding it first keeps w3lib from

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +39,14 @@ from crawler.extract import extract_article
 from crawler.extract_fields import normalize_date
 from crawler.extract_html import decode_html
 from crawler.items import Article
-from crawler.urls import _normalize_url, host_key, identity_url, looks_like_article, normalize_url
+from crawler.urls import (
+    _canonical_form,
+    _normalize_url,
+    host_key,
+    identity_url,
+    looks_like_article,
+    normalize_url,
+)
 
 
 def _bounded(seconds: float, examples: int) -> settings:
@@ -117,6 +124,44 @@ def test_normalize_url_raises_only_invalid_url_and_is_idempotent(
     assert once.isascii()
     assert not any(ord(char) <= 0x20 or ord(char) == 0x7F for char in once)
     assert host_key(once) == host_key(once).lower()
+
+
+# URLs built to take _normalize_url's short path, and its edges: hosts and ports it must hand
+# on (a trailing dot, a default or zero-padded port, a port out of range), dot and empty
+# segments.
+PLAIN_LOOKING_URLS = st.builds(
+    lambda scheme, host, port, path: scheme + host + port + path,
+    st.sampled_from(["http://", "https://"]),
+    st.sampled_from(
+        [
+            "example.com",
+            "ex.com.",
+            "127.0.0.1",
+            "a..b",
+            "-x-",
+            "a_b.example",
+            "xn--bcher-kva.example",
+        ]
+    ),
+    st.sampled_from(["", ":80", ":443", ":8080", ":0", ":99999", ":0080", ":65535"]),
+    st.builds(
+        "".join,
+        st.lists(st.sampled_from([*"aZ09-._~", "/", "/.", "/..", "//", ".html"]), max_size=12),
+    ).map(lambda path: "/" + path),
+)
+
+
+def _outcome(normalize: Callable[[str], str], url: str) -> str:
+    try:
+        return normalize(url)
+    except InvalidURLError:
+        return "InvalidURLError"
+
+
+@QUICK
+@given(st.one_of(PLAIN_LOOKING_URLS, URLS))
+def test_the_short_path_of_normalisation_agrees_with_the_long_one(url: str) -> None:
+    assert _outcome(_normalize_url, url) == _outcome(_canonical_form, url)
 
 
 @QUICK

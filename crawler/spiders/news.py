@@ -401,15 +401,16 @@ class NewsSpider(Spider):
                 count(self.crawler.stats, source, "failed", "unexpected_304")
                 return
             count(self.crawler.stats, source, "fetched")
-            page = self._page(response, source, hints, unchanged="not_modified")
             archiving = crawl_archiver(self.crawler)
-            if archiving is None or page.provenance.discovered_via == "revisit":
+            if archiving is None or response.meta["provenance"].discovered_via == "revisit":
                 # The revisit queue records what each revisit found: it takes items.
-                yield page
+                yield self._page(response, source, hints, unchanged="not_modified")
             else:
                 # Nothing to extract, store or queue: the run's check log takes the line
-                # without the cost of an item.
-                archiving.note_unchanged(page, "not_modified")
+                # without the cost of an item, or of a page object to carry it.
+                archiving.note_observation(
+                    source, response.url, response.status, hints, _now(), "not_modified"
+                )
             return
         if not isinstance(response, HtmlResponse):
             count(self.crawler.stats, source, "skipped", "not_html")
