@@ -8,11 +8,13 @@ extract and archive.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import (
@@ -38,6 +40,7 @@ from crawler.crawl_store import crawl_store
 from crawler.discovery import (
     Listed,
     ListingError,
+    SitemapKind,
     maybe_gunzip,
     page_links,
     parse_feed,
@@ -65,6 +68,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ListingKind = Literal["feed", "sitemap", "section"]
+_Parsed = TypeVar("_Parsed")
 # Reasons a page was not fetched by choice rather than by failure.
 SKIP_REASONS = frozenset({"robots_disallowed", "already_archived"})
 ADHOC_SOURCE = "urls"
@@ -161,6 +165,8 @@ class NewsSpider(Spider):
         self.sitemaps_requested: dict[str, set[str]] = {}
         self.sitemaps_limited: set[str] = set()
         self.max_url_length = 2083
+        self._parser: ThreadPoolExecutor | None = None
+        """Where listings are parsed, off the reactor thread; made with the first listing."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -267,8 +273,12 @@ class NewsSpider(Spider):
         return Request(url, callback=self.parse_article, errback=self.article_failed, meta=meta)
 
     # --- listings ---------------------------------------------------------------------------
-    def parse_listing(self, response: Response) -> Iterable[Request]:
-        """Turn a feed, sitemap or section page into article requests (and child listings)."""
+    async def parse_listing(self, response: Response) -> AsyncIterator[Request]:
+        """Turn a feed, sitemap or section page into article requests (and child listings).
+
+        The page is parsed in a thread of its own (lxml lets go of the GIL while it parses), so
+        a large sitemap or section page never holds up the reactor and the fetches it drives.
+        """
         meta = response.meta
         src = self._source(meta["source"])
         kind: ListingKind = meta["listing_kind"]
@@ -281,12 +291,22 @@ class NewsSpider(Spider):
             return
         count(self.crawler.stats, src.name, "listings", kind)
         try:
+            found: Iterable[Request]
             if kind == "feed":
-                yield from self._from_entries(src, response, "feed", parse_feed(response.body))
+                entries = await self._off_reactor(parse_feed, response.body)
+                found = self._from_entries(src, response, "feed", entries)
             elif kind == "sitemap":
-                yield from self._from_sitemap(src, response)
+                sitemap = await self._off_reactor(self._read_sitemap, response.body)
+                found = self._from_sitemap(src, response, *sitemap)
             else:
-                yield from self._from_section(src, response)
+                if not isinstance(response, TextResponse):
+                    raise ListingError("section page is not text")
+                links = await self._off_reactor(
+                    page_links, response.body, response.encoding, response.url
+                )
+                found = self._from_section(src, response, *links)
+            for request in found:
+                yield request
         except SitemapLimitReached:
             return  # warned once, when reached; not parsed in full, so not remembered as parsed
         except ListingError as err:
@@ -294,9 +314,18 @@ class NewsSpider(Spider):
             return
         self.ledger.parsed(src.name, response)
 
-    def _from_sitemap(self, src: Source, response: Response) -> Iterable[Request]:
-        body = maybe_gunzip(response.body, self.max_listing_size)
-        kind, entries = parse_sitemap(body)
+    async def _off_reactor(self, parse: Callable[..., _Parsed], *args: Any) -> _Parsed:
+        """Run ``parse(*args)`` in the listing parser's thread."""
+        if self._parser is None:
+            self._parser = ThreadPoolExecutor(1, thread_name_prefix="listings")
+        return await asyncio.get_running_loop().run_in_executor(self._parser, parse, *args)
+
+    def _read_sitemap(self, body: bytes) -> tuple[SitemapKind, list[Listed]]:
+        return parse_sitemap(maybe_gunzip(body, self.max_listing_size))
+
+    def _from_sitemap(
+        self, src: Source, response: Response, kind: SitemapKind, entries: list[Listed]
+    ) -> Iterable[Request]:
         if kind == "urlset":
             yield from self._from_entries(src, response, "sitemap", entries)
             return
@@ -318,10 +347,9 @@ class NewsSpider(Spider):
                 raise SitemapLimitReached(f"{response.url} not read in full")
             yield self._listing_request(src, child, "sitemap", depth=depth)
 
-    def _from_section(self, src: Source, response: Response) -> Iterable[Request]:
-        if not isinstance(response, TextResponse):
-            raise ListingError("section page is not text")
-        links, next_links = page_links(response.body, response.encoding, response.url)
+    def _from_section(
+        self, src: Source, response: Response, links: list[str], next_links: list[str]
+    ) -> Iterable[Request]:
         entries = [Listed(link) for link in links]
         yield from self._from_entries(src, response, "section", entries)
         page = response.meta["page"]
@@ -488,6 +516,8 @@ class NewsSpider(Spider):
 
     def closed(self, reason: str) -> None:
         """Log the final progress; remember the listings parsed, for the next run to skip."""
+        if self._parser is not None:
+            self._parser.shutdown(wait=True)
         self.progress.log()
         if not self.ledger.pending:
             return
