@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -178,20 +177,6 @@ def append_rows(storage: Storage, rows: Iterable[dict[str, Any]], run_id: str | 
         writer.add(row)
     writer.finish()
     return writer.rows
-
-
-def use_system_allocator() -> None:
-    """Let Arrow allocate with ``malloc`` in this process, unless ``ARROW_DEFAULT_MEMORY_POOL``
-    chooses otherwise.
-
-    Arrow's bundled mimalloc keeps the pages a thread used cached for that thread. A crawl
-    writes its catalog parts from whichever archive thread is free, so each part grew the
-    crawler's resident memory by several MB for good: about 30 MB in a 5,000-page crawl, half of
-    its growth. With the system allocator the memory of a part is reused by the next.
-    """
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    pa.set_memory_pool(pa.system_memory_pool())
 
 
 class CatalogAppender:

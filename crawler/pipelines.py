@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 from scrapy.exceptions import DropItem
 
 from archiver import ArchiverError, ArchiveResult, Capture, FetchHints, SnapshotStore
+from archiver.arrow import prefer_system_allocator
 from archiver.hints_cache import HintsCache, hints_after
 from archiver.keys import article_id
 from archiver.runs import write_run_checks
@@ -414,10 +415,11 @@ class ArchivePipeline:
         if self.catalog is None:
             # pyarrow and its libraries are some 60 MB of the crawler's memory: they load with
             # the run's first version, so a recrawl that finds nothing new never loads them.
+            # The crawl appends catalog parts from its archive threads as it goes: Arrow must
+            # choose the system's allocator as it loads (see archiver.arrow).
+            prefer_system_allocator()
             from archiver import catalog
 
-            # The crawl appends catalog parts from its archive threads as it goes.
-            catalog.use_system_allocator()
             self.catalog = catalog.CatalogAppender(self.store.storage, run_id)
         return self.catalog
 
