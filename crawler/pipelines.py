@@ -337,8 +337,9 @@ class ArchivePipeline:
     ) -> ArchiveResult:
         """Record a page found unchanged before extraction: a line of the run's check log.
 
-        Called by :meth:`process_item`, and by the news spider for a ``304`` straight from its
-        callback (see :func:`crawl_archiver`): a recrawl's pages then cost no item at all.
+        Called through :meth:`note_unchanged` by :meth:`process_item`, and by the news spider
+        for a ``304`` straight from its callback (see :func:`crawl_archiver`): a recrawl's pages
+        then cost no item at all.
         """
         self.checks.append(
             {

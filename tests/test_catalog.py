@@ -7,6 +7,7 @@ folder; the catalog each crawl appended must match the version records exactly.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import io
 import json
@@ -483,12 +484,14 @@ _CRAWL_IMPORTS = (
 )
 
 
-def _crawl_packages() -> set[str]:
-    """Return the top-level packages a crawl's process has loaded once it has every part."""
+@functools.cache
+def _crawl_packages() -> frozenset[str]:
+    """Return the top-level packages a crawl's process has loaded once it has every part
+    (one probe for the tests that read it)."""
     probe = subprocess.run(
         [sys.executable, "-c", _CRAWL_IMPORTS], capture_output=True, text=True, check=True
     )
-    return set(probe.stdout.split())
+    return frozenset(probe.stdout.split())
 
 
 def test_a_crawl_loads_pyarrow_only_when_it_writes_catalog_rows() -> None:
