@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,13 @@ _UPSERT = (
 )
 
 
+AHEAD_KEPT = 10_000
+"""Entries read ahead (:meth:`HintsCache.read_ahead`) and not yet asked for, at most: 10,000
+hints take about 10 MB."""
+_AHEAD_BATCH = 500  # URLs per query: well under SQLite's oldest limit of 999 parameters
+_ABSENT = object()  # read ahead: a complete cache has no entry for the URL, nor forgot one
+
+
 class HintsCacheError(ArchiverError):
     """The local hints cache cannot be opened or written."""
 
@@ -105,13 +113,21 @@ class HintsCache:
     """Fetch hints of one archive, by URL identity, in a SQLite file; safe between threads."""
 
     def __init__(
-        self, path: str | Path, archive_uri: str, identity: ArchiveIdentity | None = None
+        self,
+        path: str | Path,
+        archive_uri: str,
+        identity: ArchiveIdentity | None = None,
+        ahead_kept: int = AHEAD_KEPT,
     ) -> None:
         self.path = Path(path)
+        self.ahead_kept = ahead_kept
+        """Entries read ahead and not yet asked for, at most (see :meth:`read_ahead`)."""
         self.archive_uri = archive_uri
         self.complete = False
         """Every article archived at ``archive_uri`` has an entry (see the module's text)."""
         self._lock = threading.Lock()
+        # Read ahead, by URL: hints, or _ABSENT. Oldest first, so the oldest go when it is full.
+        self._ahead: dict[str, object] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
@@ -149,10 +165,63 @@ class HintsCache:
         )
         return complete
 
+    def read_ahead(self, urls: Iterable[str]) -> int:
+        """Read the entries of ``urls`` (identity URLs) now, a few hundred to a query, so that
+        :meth:`get` and :meth:`knows_absent` answer for them from memory; return how many.
+
+        A listing names tens to thousands of articles. Reading their entries together, in the
+        thread that parsed the listing, spares the crawl's reactor a query per article, and with
+        it a release of the GIL that another thread may hold on to. At most ``ahead_kept``
+        entries wait to be asked for; the oldest go first. What is read ahead is as current as a
+        query at that moment, and :meth:`put` and :meth:`forget` replace it.
+        """
+        wanted = list(dict.fromkeys(urls))
+        read = 0
+        for start in range(0, len(wanted), _AHEAD_BATCH):
+            chunk = wanted[start : start + _AHEAD_BATCH]
+            marks = ", ".join("?" * len(chunk))
+            try:
+                # One hold of the lock for the query and the keeping: a put() between the two
+                # would otherwise be overwritten by what it replaced.
+                with self._lock:
+                    rows = self._db.execute(
+                        f"SELECT url, {_FIELDS} FROM hints"  # noqa: S608 - constants, ? marks
+                        f" WHERE archive = ? AND url IN ({marks})",
+                        (self.archive_uri, *chunk),
+                    ).fetchall()
+                    found: dict[str, object] = {row[0]: FetchHints(*row[1:]) for row in rows}
+                    if self.complete:
+                        forgotten = {
+                            row[0]
+                            for row in self._db.execute(
+                                "SELECT url FROM forgotten"  # noqa: S608 - constants, ? marks
+                                f" WHERE archive = ? AND url IN ({marks})",
+                                (self.archive_uri, *chunk),
+                            )
+                        }
+                        for url in chunk:
+                            if url not in found and url not in forgotten:
+                                found[url] = _ABSENT
+                    self._ahead.update(found)
+                    excess = len(self._ahead) - self.ahead_kept
+                    if excess > 0:
+                        for url in list(islice(self._ahead, excess)):
+                            del self._ahead[url]
+            except sqlite3.Error as err:
+                raise HintsCacheError(f"cannot read the hints cache {self.path}: {err}") from err
+            read += len(found)
+        return read
+
     def get(self, url: str) -> FetchHints | None:
         """Return the hints cached for ``url`` (an identity URL), or None."""
         try:
             with self._lock:
+                ahead = self._ahead.get(url)
+                if ahead is _ABSENT:
+                    return None  # kept for knows_absent(), which asks next
+                if ahead is not None:
+                    del self._ahead[url]
+                    return ahead  # type: ignore[return-value]
                 row = self._db.execute(_SELECT, (self.archive_uri, url)).fetchone()
         except sqlite3.Error as err:
             raise HintsCacheError(f"cannot read the hints cache {self.path}: {err}") from err
@@ -167,6 +236,8 @@ class HintsCache:
             return False
         try:
             with self._lock:
+                if self._ahead.pop(url, None) is _ABSENT:
+                    return True
                 row = self._db.execute(
                     "SELECT 1 FROM hints WHERE archive = ? AND url = ?"
                     " UNION ALL SELECT 1 FROM forgotten WHERE archive = ? AND url = ?",
@@ -191,6 +262,8 @@ class HintsCache:
         )
         try:
             with self._lock:
+                for u in urls:
+                    self._ahead.pop(u, None)
                 self._db.executemany(_UPSERT, [(self.archive_uri, u, *fields) for u in urls])
                 if self.complete:
                     self._db.executemany(
@@ -208,6 +281,7 @@ class HintsCache:
         """
         try:
             with self._lock:
+                self._ahead.pop(url, None)
                 self._db.execute(
                     "DELETE FROM hints WHERE archive = ? AND url = ?", (self.archive_uri, url)
                 )
@@ -229,4 +303,5 @@ class HintsCache:
     def close(self) -> None:
         """Close the file."""
         with self._lock:
+            self._ahead.clear()
             self._db.close()

@@ -128,6 +128,11 @@ def written(before: dict[str, str], after: dict[str, str]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def child_prefix(label: str) -> list[str]:
+    """Return the words of ``BENCH_CHILD_PREFIX`` (a profiler, say) for stage ``label``."""
+    return os.environ.get("BENCH_CHILD_PREFIX", "").replace("{label}", label).split()
+
+
 def _measured(run: ChildRun, pages: int, others: dict[str, float]) -> dict[str, Any]:
     """Return the figures every crawl stage reports."""
     per_page = 1000 / pages if pages else None
@@ -210,7 +215,14 @@ def fetch_stage(bench: CrawlBench) -> dict[str, Any]:
     result_file = bench.work / "fetch-result.json"
     other = _OtherCpu(None)
     run = run_child(
-        [sys.executable, "-m", "bench.fetch_spider", str(urls_file), str(result_file)],
+        [
+            *child_prefix("A"),
+            sys.executable,
+            "-m",
+            "bench.fetch_spider",
+            str(urls_file),
+            str(result_file),
+        ],
         env=child_environ({"NEWSARCHIVE_ALLOW_PRIVATE_NETWORKS": "1"}),
         server=server,
         log=bench.work / "fetch.log",
@@ -234,7 +246,7 @@ def pipeline_stage(bench: CrawlBench, label: str) -> dict[str, Any]:
     before = bench.objects()
     other = _OtherCpu(bench.storage)
     argv = [
-        *os.environ.get("BENCH_CHILD_PREFIX", "").replace("{label}", label).split(),
+        *child_prefix(label),
         sys.executable,
         "-m",
         "crawler.cli",
@@ -256,11 +268,13 @@ def pipeline_stage(bench: CrawlBench, label: str) -> dict[str, Any]:
     )
     if run.returncode != 0 or not summary_file.exists():
         raise BenchError(f"stage {label} failed ({run.returncode}):\n{run.tail()}")
+    # Before the listing of every object below, which costs SeaweedFS more than E's own requests.
+    spent = other.spent()
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
     totals = summary.get("totals", {})
     after = bench.objects()
     return {
-        **_measured(run, totals.get("fetched", 0), other.spent()),
+        **_measured(run, totals.get("fetched", 0), spent),
         "served": bench.server.counts(),
         "extracted": totals.get("extracted", 0),
         "archived": totals.get("archived", 0),

@@ -88,3 +88,9 @@ def crawl_hints_cache(crawler: Crawler) -> HintsCache | None:
                 cache = HintsCache(os.path.join(state, "hints.sqlite"), store.storage.uri, identity)
         _CACHES[crawler] = cache
         return cache
+
+
+def opened_hints_cache(crawler: Crawler) -> HintsCache | None:
+    """Return the crawl's hints cache if a component has opened it, else None (opening none)."""
+    with _LOCK:
+        return _CACHES.get(crawler)

@@ -26,6 +26,8 @@ from crawler.crawl_store import crawl_hints_cache, crawl_store
 from crawler.urls import identity_url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -212,6 +214,13 @@ class ConditionalGetMiddleware:
         """Release the thread pool."""
         self.executor.shutdown(wait=True)
         # The store is the crawl's, shared: crawl_store closes it when the engine stops.
+
+
+def read_hints_ahead(cache: HintsCache, urls: Iterable[str]) -> int:
+    """Read the cached hints of the articles at ``urls`` in a few queries, so that
+    :class:`ConditionalGetMiddleware` finds each in memory (see
+    :meth:`~archiver.hints_cache.HintsCache.read_ahead`); return how many were found."""
+    return cache.read_ahead(identity_url(url, None) for url in urls)
 
 
 def _add_validators(request: Request, etag: str | None, last_modified: str | None) -> None:

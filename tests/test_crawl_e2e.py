@@ -216,6 +216,9 @@ def test_crawl_archives_every_article_then_only_changes(
     assert second["totals"]["extracted"] == not_articles
     # What the first run archived, it remembered locally: no archive request to prepare a 304.
     assert second["fetch_hints"]["cached"] == len(expected)
+    # Read a listing at a time, ahead of the requests (the complete cache also knows which
+    # of the listed pages are new).
+    assert second["fetch_hints"]["read_ahead"] >= len(expected)
     # A 304 writes nothing of its own: the run's check log holds the evidence, once per run.
     seed_identity = next(e.identity for e in expected if "Manish" in json.dumps(e.page))
     assert store.observations(seed_identity) == []
@@ -256,6 +259,7 @@ def test_crawl_archives_every_article_then_only_changes(
     assert fourth["totals"]["archived"] == 0, fourth
     assert fourth["totals"]["unchanged"] == len(expected)
     assert "cached" not in fourth["fetch_hints"]
+    assert "read_ahead" not in fourth["fetch_hints"]
     # Nor can it know which articles are new: it asks the archive about every one.
     assert "absent" not in fourth["fetch_hints"]
     assert fourth["fetch_hints"]["archive"] >= len(expected)
