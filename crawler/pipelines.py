@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -59,6 +60,13 @@ def crawl_archiver(crawler: Crawler) -> ArchivePipeline | None:
 
 def software_versions() -> dict[str, str]:
     """Name the software that makes a version, for its record."""
+    return dict(_software_versions())
+
+
+@functools.cache
+def _software_versions() -> dict[str, str]:
+    # Read once per process: each lookup searches the installed distributions, and the run
+    # manifest asks again at the end of every crawl, after the pipeline did at its start.
     versions = {"newsarchive": __version__, "python": platform.python_version()}
     for package in ("trafilatura", "scrapy", "lxml"):
         try:
