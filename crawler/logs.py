@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 if TYPE_CHECKING:
@@ -25,14 +26,16 @@ the ``scrapy`` logger, which Scrapy's default configuration sets to ``DEBUG``.""
 
 
 class LogLevelGate:
-    """Set the level of the root and ``scrapy`` loggers to ``LOG_LEVEL``."""
+    """Set the level of the root and ``scrapy`` loggers to ``LOG_LEVEL``.
+
+    Once when the extension is built, and again when the spider opens: Scrapy builds the
+    extensions of a crawl before it installs its root log handler for that crawl, which sets
+    the root logger back to ``NOTSET``.
+    """
 
     def __init__(self, level: int) -> None:
         self.level = level
-        for name in GATED_LOGGERS:
-            gated = logging.getLogger(name)
-            if gated.level < level:
-                gated.setLevel(level)
+        self.apply()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LogLevelGate:
@@ -43,4 +46,13 @@ class LogLevelGate:
         level = logging.getLevelName(str(settings.get("LOG_LEVEL")).upper())
         if not isinstance(level, int) or level <= logging.DEBUG:
             raise NotConfigured("every level is logged")
-        return cls(level)
+        gate = cls(level)
+        crawler.signals.connect(gate.apply, signal=signals.spider_opened)
+        return gate
+
+    def apply(self) -> None:
+        """Raise each gated logger below the level to it (a stricter level is kept)."""
+        for name in GATED_LOGGERS:
+            gated = logging.getLogger(name)
+            if gated.level < self.level:
+                gated.setLevel(self.level)

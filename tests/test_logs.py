@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from scrapy.exceptions import NotConfigured
@@ -64,3 +69,50 @@ def test_a_stricter_level_already_set_is_kept() -> None:
 
 def test_the_project_enables_the_gate() -> None:
     assert "crawler.logs.LogLevelGate" in project_settings.EXTENSIONS
+
+
+_COUNTING_CRAWL = r"""
+import collections, json, logging, sys
+from crawler.cli import run_crawl
+from crawler.demosite.server import DemoSite
+
+built = collections.Counter()
+make_record = logging.getLogRecordFactory()
+
+def counting(*args, **kwargs):
+    # Counted from the line that says the spider opened: setting up a crawl logs a few lines at
+    # DEBUG before any extension of it exists (the reactor chosen, the archive opened).
+    record = make_record(*args, **kwargs)
+    if built or record.getMessage() == "Spider opened":
+        built[record.levelno < logging.INFO] += 1
+    return record
+
+with DemoSite() as site:
+    sources = site.write_sources(sys.argv[1] + "/sources.toml")
+    logging.setLogRecordFactory(counting)
+    summary = run_crawl(
+        sources=str(sources),
+        archive=sys.argv[1] + "/archive",
+        extra={"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "INFO"},
+    )
+print(json.dumps({"archived": summary["totals"]["archived"], "below": built[True],
+                  "at_or_above": built[False]}))
+"""
+
+
+def test_no_record_below_the_level_is_built_during_a_crawl(tmp_path: Path) -> None:
+    # Scrapy sets the root logger back to NOTSET when it installs a crawl's log handler, after
+    # the extensions are built: the gate must hold for the whole crawl, not only its start.
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNTING_CRAWL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "ARCHIVE_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["archived"] > 0
+    assert result["at_or_above"] > 0  # the crawl's INFO lines were counted
+    assert result["below"] == 0
