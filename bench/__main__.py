@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=5,
-        help="runs of the short crawls A and E, alternated; the median is shown (default 5)",
+        default=7,
+        help="runs of the short crawls A and E, alternated; the median is shown (default 7)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated site")
     parser.add_argument(
