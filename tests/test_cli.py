@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.script_support import run_script
 
 SEED_CASE = Path(__file__).parent / "fixtures" / "extraction"
 
@@ -152,16 +153,7 @@ print(json.dumps({
 def test_an_in_process_crawl_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
     # A crawl sets its startup objects aside from the cyclic collector and collects its young
     # objects less often; a program that calls run_crawl gets its own settings back after.
-    done = subprocess.run(
-        [sys.executable, "-c", _IN_PROCESS_CRAWL, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "ARCHIVE_STATE_DIR": str(tmp_path / "state")},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_script(_IN_PROCESS_CRAWL, tmp_path)
     assert result["archived"] > 0
     assert result["threshold"] == [500, 7, 9]
     assert result["frozen"] == 0

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +12,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
 from crawler.logs import GATED_LOGGERS, LogLevelGate
+from tests.script_support import run_script
 
 
 @pytest.fixture(autouse=True)
@@ -103,16 +100,7 @@ print(json.dumps({"archived": summary["totals"]["archived"], "below": built[True
 def test_no_record_below_the_level_is_built_during_a_crawl(tmp_path: Path) -> None:
     # Scrapy sets the root logger back to NOTSET when it installs a crawl's log handler, after
     # the extensions are built: the gate must hold for the whole crawl, not only its start.
-    done = subprocess.run(
-        [sys.executable, "-c", _COUNTING_CRAWL, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "ARCHIVE_STATE_DIR": str(tmp_path / "state")},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_script(_COUNTING_CRAWL, tmp_path)
     assert result["archived"] > 0
     assert result["at_or_above"] > 0  # the crawl's INFO lines were counted
     assert result["below"] == 0
