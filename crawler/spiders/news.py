@@ -320,28 +320,31 @@ class NewsSpider(Spider):
             pass  # warned once, when reached; not parsed in full, so not remembered as parsed
         except ListingError as err:
             warn_source(self.crawler.stats, src.name, f"{kind} {response.url}: {err}")
-        await self._read_hints_ahead(found)
+        articles: list[Request] = []
+        listings: list[Request] = []
+        for request in found:
+            (articles if request.callback == self.parse_article else listings).append(request)
+        await self._read_hints_ahead(articles)
         # Article requests, hundreds or thousands a listing, go straight to the scheduler, as
         # Scrapy's scraper would send them: yielded, each passed through every spider
         # middleware's async generator first, which cost a crawl of unchanged pages a tenth of
         # its time. Child sitemaps and next section pages, a few, are yielded as usual.
         engine = self.crawler.engine
         assert engine is not None
-        for request in found:
-            if request.callback == self.parse_article:
-                engine.crawl(request)
-            else:
-                yield request
+        for request in articles:
+            engine.crawl(request)
+        for request in listings:
+            yield request
         if parsed_in_full:
             self.ledger.parsed(src.name, response)
 
-    async def _read_hints_ahead(self, requests: list[Request]) -> None:
+    async def _read_hints_ahead(self, articles: list[Request]) -> None:
         """Read the cached hints of a listing's articles in the listing thread, in a few
         queries, rather than one query per article on the reactor's thread."""
         cache = opened_hints_cache(self.crawler)
-        urls = [request.url for request in requests if request.callback == self.parse_article]
-        if cache is None or not urls:
+        if cache is None or not articles:
             return
+        urls = [request.url for request in articles]
         try:
             read = await self._off_reactor(read_hints_ahead, cache, urls)
         except ArchiverError as err:
