@@ -156,3 +156,11 @@ def test_read_ahead_goes_by_batches_and_keeps_a_bounded_number(tmp_path: Path) -
     assert cache.get(urls[-1]) == hints(1)
     cache.close()
     writer.close()
+
+
+def test_a_cache_that_cannot_be_read_ahead_says_so(tmp_path: Path) -> None:
+    cache = HintsCache(tmp_path / "hints.sqlite", "archive")
+    cache.close()
+    # The crawler logs this and looks each article up on its own: only time is lost.
+    with pytest.raises(HintsCacheError, match="cannot read the hints cache"):
+        cache.read_ahead([URL])
