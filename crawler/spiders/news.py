@@ -295,7 +295,8 @@ class NewsSpider(Spider):
         if response.status == 304:
             return
         count(self.crawler.stats, src.name, "listings", kind)
-        found: list[Request] = []
+        articles: list[Request] = []
+        listings: list[Request] = []
         parsed_in_full = False
         try:
             requests: Iterable[Request]
@@ -314,16 +315,12 @@ class NewsSpider(Spider):
                 requests = self._from_section(src, response, *links)
             # A generator that stops part way still hands on what it found before.
             for request in requests:
-                found.append(request)
+                (articles if request.callback == self.parse_article else listings).append(request)
             parsed_in_full = True
         except SitemapLimitReached:
             pass  # warned once, when reached; not parsed in full, so not remembered as parsed
         except ListingError as err:
             warn_source(self.crawler.stats, src.name, f"{kind} {response.url}: {err}")
-        articles: list[Request] = []
-        listings: list[Request] = []
-        for request in found:
-            (articles if request.callback == self.parse_article else listings).append(request)
         await self._read_hints_ahead(articles)
         # Article requests, hundreds or thousands a listing, go straight to the scheduler, as
         # Scrapy's scraper would send them: yielded, each passed through every spider
